@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrateToLatest } from '../db/migrator.ts';
+import { type DatabaseHandle, openDatabase } from '../db/pool.ts';
+import { migrations } from './plugins.ts';
+
+export interface ConnectedDatabase extends DatabaseHandle {
+  readonly embedded: boolean;
+}
+
+// Opens the configured database, or starts the embedded one (development) and migrates it, so
+// `npm start` on a fresh clone needs nothing else.
+export async function connectDatabase(config: Config, logger: Logger): Promise<ConnectedDatabase> {
+  const embedded =
+    config.database.kind === 'embedded'
+      ? await startEmbeddedPostgres(config.database.dir, logger)
+      : undefined;
+  const url = config.database.kind === 'url' ? config.database.url : (embedded?.url ?? '');
+  const handle = openDatabase(
+    {
+      url,
+      maxConnections: config.db.maxConnections,
+      acquireTimeoutMs: config.db.acquireTimeoutMs,
+      debug: config.db.debug,
+    },
+    logger,
+  );
+  if (embedded) {
+    const { applied } = await migrateToLatest(handle.db, migrations);
+    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+  }
+  return {
+    ...handle,
+    embedded: embedded !== undefined,
+    close: async () => {
+      await handle.close();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,12 @@
+import type { NamedMigration } from '../db/migrator.ts';
+import { createEvents } from '../events/migrations/202611251400_create_events.ts';
+import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
+import type { KindPlugin } from '../kinds/framework/plugin.ts';
+
+// The Kinds this service serves, in one explicit list (no registration by import side effect).
+export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
+
+export const migrations: readonly NamedMigration[] = [
+  createEvents,
+  ...plugins.flatMap((plugin) => plugin.migrations),
+].sort((a, b) => a.id.localeCompare(b.id));

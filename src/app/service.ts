@@ -1,0 +1,111 @@
+import type { FastifyInstance } from 'fastify';
+import KSUID from 'ksuid';
+import { sql } from 'kysely';
+import type { Logger } from 'pino';
+import { createTokenVerifier } from '../auth/jwt.ts';
+import type { Address, Config } from '../config/config.ts';
+import { createNotifier } from '../events/notifier.ts';
+import { buildApiServer } from '../http/api-server.ts';
+import { buildHealthServer } from '../http/health-server.ts';
+import { buildMetricsServer } from '../http/metrics-server.ts';
+import { KindDao } from '../kinds/framework/dao.ts';
+import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
+import { Metrics } from '../observability/metrics.ts';
+import { readBuildInfo } from './build-info.ts';
+import { connectDatabase } from './database.ts';
+import { plugins } from './plugins.ts';
+
+export interface RunningService {
+  readonly apiUrl: string;
+  readonly healthUrl: string;
+  readonly metricsUrl: string;
+  // Stops accepting, lets in-flight requests finish, then closes the pool and any embedded database.
+  stop(): Promise<void>;
+}
+
+export interface Overrides {
+  readonly clock?: () => Date;
+  readonly newId?: () => string;
+  readonly buildTime?: string;
+}
+
+// The composition root: every long-lived object of a `trex serve` process is created here and handed
+// to whoever needs it.
+export async function startService(
+  config: Config,
+  logger: Logger,
+  overrides: Overrides = {},
+): Promise<RunningService> {
+  const newId = overrides.newId ?? (() => KSUID.randomSync().string);
+  const database = await connectDatabase(config, logger);
+  const metrics = new Metrics();
+  metrics.watchPool(database.pool);
+
+  const deps: ServiceDependencies = {
+    db: database.db,
+    clock: overrides.clock ?? (() => new Date()),
+    newId,
+    notify: createNotifier(database.db, logger),
+    locks: metrics,
+  };
+  const kinds = plugins.map(({ kind }) => ({
+    kind,
+    service: new KindService(kind, new KindDao(kind), deps),
+  }));
+
+  if (!config.auth.enableJwt) {
+    logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);
+  }
+  const api = await buildApiServer({
+    settings: config.api,
+    logger,
+    metrics,
+    newId,
+    build: readBuildInfo(overrides.buildTime),
+    kinds,
+    verifyToken: config.auth.enableJwt ? createTokenVerifier(config.auth) : undefined,
+  });
+  const health = buildHealthServer({
+    logger,
+    databaseAnswers: () =>
+      sql`select 1`.execute(database.db).then(
+        () => true,
+        () => false,
+      ),
+  });
+  const metricsServer = buildMetricsServer(logger, metrics.registry);
+
+  const servers: FastifyInstance[] = [];
+  try {
+    const apiUrl = await listen(api, config.api.address, servers);
+    const healthUrl = await listen(health, config.health.address, servers);
+    const metricsUrl = await listen(metricsServer, config.metrics.address, servers);
+    logger.info({ api: apiUrl, health: healthUrl, metrics: metricsUrl }, 'serving');
+    return {
+      apiUrl,
+      healthUrl,
+      metricsUrl,
+      stop: async () => {
+        await Promise.all(servers.map((server) => server.close()));
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(servers.map((server) => server.close()));
+    await database.close();
+    throw error;
+  }
+}
+
+async function listen(
+  server: FastifyInstance,
+  address: Address,
+  started: FastifyInstance[],
+): Promise<string> {
+  await server.listen({ host: address.host, port: address.port });
+  started.push(server);
+  const bound = server.server.address();
+  const port = typeof bound === 'object' && bound ? bound.port : address.port;
+  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+  return `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`;
+}

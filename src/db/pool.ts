@@ -1,0 +1,41 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Database } from './database.ts';
+
+export interface PoolSettings {
+  readonly url: string;
+  readonly maxConnections: number;
+  readonly acquireTimeoutMs: number;
+  readonly debug: boolean;
+}
+
+export interface DatabaseHandle {
+  readonly pool: pg.Pool;
+  readonly db: Kysely<Database>;
+  close(): Promise<void>;
+}
+
+export function openDatabase(settings: PoolSettings, logger: Logger): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: settings.url,
+    max: settings.maxConnections,
+    // A request waiting longer than this for a connection fails with 503 instead of hanging.
+    connectionTimeoutMillis: settings.acquireTimeoutMs,
+    idleTimeoutMillis: 30_000,
+    application_name: 'trex',
+  });
+  // An idle client losing its server (restart, pg_terminate_backend) must not crash the process.
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: settings.debug
+      ? (event) => logger.debug({ sql: event.query.sql, ms: event.queryDurationMillis }, 'sql')
+      : undefined,
+  });
+  return {
+    pool,
+    db,
+    close: () => db.destroy(),
+  };
+}

@@ -1,0 +1,29 @@
+import { type Kysely, sql } from 'kysely';
+import type { NamedMigration } from '../../db/migrator.ts';
+
+// rh-trex's events columns, plus what retries need. The retry columns have defaults, so a row written
+// with only rh-trex's columns is valid.
+export const createEvents: NamedMigration = {
+  id: '202611251400_create_events',
+  async up(db: Kysely<unknown>): Promise<void> {
+    await sql`
+      create table events (
+        id text primary key,
+        source text not null,
+        source_id text not null,
+        event_type text not null,
+        created_at timestamptz(3) not null default now(),
+        updated_at timestamptz(3) not null default now(),
+        deleted_at timestamptz(3),
+        reconciled_date timestamptz(3),
+        attempts integer not null default 0,
+        last_error text,
+        next_attempt_at timestamptz(3),
+        failed_at timestamptz(3)
+      )`.execute(db);
+    await sql`create index events_unreconciled on events (created_at) where reconciled_date is null and failed_at is null`.execute(
+      db,
+    );
+    await sql`create index events_source on events (source, source_id)`.execute(db);
+  },
+};

@@ -1,0 +1,136 @@
+import fastifyCompress from '@fastify/compress';
+import fastifyCors from '@fastify/cors';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { VerifyToken } from '../auth/jwt.ts';
+import { malformedRequest, notFound } from '../errors/catalogue.ts';
+import type { KindDefinition } from '../kinds/framework/kind.ts';
+import { registerKindRoutes } from '../kinds/framework/routes.ts';
+import { kindSchemas } from '../kinds/framework/schemas.ts';
+import type { KindService } from '../kinds/framework/service.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { errorBody } from './error-body.ts';
+import { toApiError } from './error-mapping.ts';
+import { type BuildInfo, registerMetadataRoutes } from './metadata-routes.ts';
+import { registerOpenApi, registerOpenApiRoutes } from './openapi.ts';
+import { operationIdFor, operationIdHeader } from './operation-id.ts';
+import { serverLogging } from './server-logging.ts';
+
+export interface ApiServerSettings {
+  readonly bodyLimit: number;
+  readonly readTimeoutMs: number;
+  readonly writeTimeoutMs: number;
+  readonly corsAllowedOrigins: readonly string[];
+}
+
+export interface ServedKind {
+  readonly kind: KindDefinition;
+  readonly service: KindService;
+}
+
+export interface ApiServerDependencies {
+  readonly settings: ApiServerSettings;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly newId: () => string;
+  readonly build: BuildInfo;
+  readonly kinds: readonly ServedKind[];
+  // Absent when JWT authentication is off.
+  readonly verifyToken: VerifyToken | undefined;
+}
+
+const jsonTypes = ['application/json', 'application/merge-patch+json'];
+
+// The API server: the generic edge (operation id, CORS, compression, body parsing, errors, logs,
+// metrics, authentication) around the metadata routes and every Kind's routes.
+export async function buildApiServer(deps: ApiServerDependencies): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...serverLogging(deps.logger),
+    genReqId: (request) => operationIdFor(request, deps.newId),
+    bodyLimit: deps.settings.bodyLimit,
+    requestTimeout: deps.settings.readTimeoutMs,
+    connectionTimeout: deps.settings.writeTimeoutMs,
+    return503OnClosing: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  // Request bodies are checked by the Kind framework (body.ts) and query strings by list-params.ts,
+  // whose messages are the documented contract; route schemas document the API and shape responses.
+  app.setValidatorCompiler(() => (value) => ({ value }));
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(operationIdHeader, request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => observe(deps, request, reply));
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler(async (request) => {
+    throw notFound(`The requested resource '${request.url.split('?')[0]}' doesn't exist`);
+  });
+  registerJsonParser(app);
+
+  await app.register(fastifyCors, {
+    origin: deps.settings.corsAllowedOrigins.length > 0 ? [...deps.settings.corsAllowedOrigins] : false,
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
+    exposedHeaders: ['Location', 'X-Operation-ID'],
+    maxAge: 600,
+  });
+  await app.register(fastifyCompress, { global: true, encodings: ['br', 'gzip', 'deflate'] });
+  const schemas = deps.kinds.flatMap(({ kind }) => Object.values(kindSchemas(kind)));
+  await registerOpenApi(app, deps.build.version, schemas);
+
+  registerMetadataRoutes(
+    app,
+    deps.build,
+    deps.kinds.map(({ kind }) => ({ id: kind.plural, kind: kind.name })),
+  );
+  await registerOpenApiRoutes(app);
+  // Kind routes live in their own scope: only they need a token.
+  await app.register(async (scope) => {
+    const verifyToken = deps.verifyToken;
+    if (verifyToken) {
+      scope.addHook('onRequest', async (request) => {
+        await verifyToken(request.headers.authorization);
+      });
+    }
+    for (const { kind, service } of deps.kinds) registerKindRoutes(scope, kind, service);
+  });
+  return app;
+}
+
+function registerJsonParser(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (_request, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(malformedRequest(`the request body is not valid JSON: ${(error as Error).message}`), undefined);
+    }
+  });
+}
+
+function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { apiError, unexpected } = toApiError(error);
+  if (unexpected) {
+    request.log.error({ err: error }, 'request failed unexpectedly');
+  } else if (apiError.entry.httpStatus >= 500) {
+    request.log.warn({ err: error, code: apiError.entry.code }, apiError.message);
+  }
+  return reply
+    .code(apiError.entry.httpStatus)
+    .headers(apiError.headers)
+    .type('application/json')
+    .serializer(JSON.stringify)
+    .send(errorBody(apiError.entry, apiError.message, request.id));
+}
+
+function observe(deps: ApiServerDependencies, request: FastifyRequest, reply: FastifyReply): void {
+  const template = request.routeOptions.url;
+  const path = template === undefined ? 'unmatched' : template.replace(/:[^/]+/g, '-');
+  const status = reply.statusCode;
+  deps.metrics.observeRequest(request.method, path, status, reply.elapsedTime / 1000);
+  request.log.info(
+    { method: request.method, route: path, status, duration_ms: Math.round(reply.elapsedTime * 100) / 100 },
+    'request',
+  );
+}

@@ -1,0 +1,72 @@
+import { ApiError, malformedRequest } from '../errors/catalogue.ts';
+
+// Turns anything thrown while serving a request into an ApiError. Fastify's own errors (content type,
+// body size, JSON syntax) and database failures get their catalogue codes; anything else is code 9 and
+// its details go to the log only.
+export function toApiError(error: unknown): { apiError: ApiError; unexpected: boolean } {
+  if (error instanceof ApiError) return { apiError: error, unexpected: false };
+  const known = knownError(error);
+  return known
+    ? { apiError: known, unexpected: false }
+    : { apiError: new ApiError('General'), unexpected: true };
+}
+
+interface ErrorLike {
+  code?: unknown;
+  statusCode?: unknown;
+  message?: unknown;
+}
+
+function knownError(error: unknown): ApiError | undefined {
+  if (error === null || typeof error !== 'object') return undefined;
+  const { code, statusCode, message } = error as ErrorLike;
+  switch (code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiError('UnsupportedMediaType');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('PayloadTooLarge');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return malformedRequest('the request body is empty');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return malformedRequest('the request body does not match its Content-Length');
+    case '23505': // unique_violation
+      return new ApiError('Conflict');
+  }
+  if (isDatabaseUnavailable(error))
+    return new ApiError('ServiceUnavailable', 'The database is unavailable, try again later');
+  if (error instanceof SyntaxError && statusCode === 400) {
+    return malformedRequest(`the request body is not valid JSON (${String(message)})`);
+  }
+  // Any other client error Fastify raised before a handler ran (bad URL encoding and the like).
+  if (
+    typeof statusCode === 'number' &&
+    statusCode >= 400 &&
+    statusCode < 500 &&
+    String(code).startsWith('FST_')
+  ) {
+    return malformedRequest(String(message));
+  }
+  return undefined;
+}
+
+// Connection failures and server shutdown, as pg and the pool report them.
+function isDatabaseUnavailable(error: object): boolean {
+  const { code, message } = error as ErrorLike;
+  if (
+    typeof code === 'string' &&
+    (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')
+  ) {
+    return true;
+  }
+  if (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)
+  )
+    return true;
+  return (
+    typeof message === 'string' &&
+    (message.includes('timeout exceeded when trying to connect') ||
+      message.includes('Connection terminated') ||
+      message.includes('Client has encountered a connection error'))
+  );
+}

@@ -1,0 +1,90 @@
+// Request bodies of POST and PATCH (SPEC §2.1, §2.2), checked against a Kind's fields. Messages are the
+// product's contract, so they are written here rather than taken from a schema validator.
+import { malformedRequest, validationFailed } from '../../errors/catalogue.ts';
+import { type FieldDefinition, typeNames } from './fields.ts';
+import type { FieldValues, KindDefinition } from './kind.ts';
+
+// Fields a client may send back as it read them; they are ignored.
+const readOnlyFields = new Set(['kind', 'href', 'created_at', 'updated_at']);
+
+export function parseCreateBody(kind: KindDefinition, body: unknown): FieldValues {
+  const object = requireObject(body);
+  if (object.id !== undefined && object.id !== null && object.id !== '')
+    throw validationFailed('id must be empty');
+  rejectUnknownFields(kind, object);
+  const values: FieldValues = {};
+  for (const [name, field] of Object.entries(kind.fields)) {
+    const value = object[name];
+    const missing = value === undefined || value === null || (field.type === 'string' && value === '');
+    if (missing && field.required) throw validationFailed(`${name} is required`);
+    values[name] = value === undefined || value === null ? null : convert(name, field, value);
+  }
+  return values;
+}
+
+export function parsePatchBody(kind: KindDefinition, body: unknown, pathId: string): FieldValues {
+  const object = requireObject(body);
+  if (object.id !== undefined && object.id !== null && object.id !== '' && object.id !== pathId) {
+    throw validationFailed('id cannot be changed');
+  }
+  rejectUnknownFields(kind, object);
+  const changes: FieldValues = {};
+  for (const [name, field] of Object.entries(kind.fields)) {
+    if (!Object.hasOwn(object, name)) continue;
+    const value = object[name];
+    if (value === null) {
+      if (field.required) throw validationFailed(`${name} cannot be null`);
+      changes[name] = null;
+    } else if (field.required && field.type === 'string' && value === '') {
+      throw validationFailed(`${name} cannot be empty`);
+    } else {
+      changes[name] = convert(name, field, value);
+    }
+  }
+  return changes;
+}
+
+function requireObject(body: unknown): Record<string, unknown> {
+  if (body === undefined) throw malformedRequest('the request body is empty');
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw malformedRequest('the request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function rejectUnknownFields(kind: KindDefinition, object: Record<string, unknown>): void {
+  const unknown = Object.keys(object).filter(
+    (key) => key !== 'id' && !readOnlyFields.has(key) && !Object.hasOwn(kind.fields, key),
+  );
+  if (unknown.length === 1) throw validationFailed(`unknown field '${unknown[0]}'`);
+  if (unknown.length > 1)
+    throw validationFailed(`unknown fields ${unknown.map((key) => `'${key}'`).join(', ')}`);
+}
+
+const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function convert(name: string, field: FieldDefinition, value: unknown): unknown {
+  const wrongType = (): Error => validationFailed(`${name} must be ${typeNames[field.type]}`);
+  switch (field.type) {
+    case 'string':
+      if (typeof value !== 'string') throw wrongType();
+      return value;
+    case 'int':
+      if (!Number.isInteger(value) || Math.abs(value as number) > 2 ** 31 - 1) throw wrongType();
+      return value;
+    case 'int64':
+      if (!Number.isSafeInteger(value)) throw wrongType();
+      return value;
+    case 'float':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType();
+      return value;
+    case 'bool':
+      if (typeof value !== 'boolean') throw wrongType();
+      return value;
+    case 'time': {
+      if (typeof value !== 'string' || !rfc3339.test(value) || Number.isNaN(Date.parse(value)))
+        throw wrongType();
+      return new Date(value);
+    }
+  }
+}
