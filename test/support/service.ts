@@ -1,0 +1,98 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { type RunningService, startService } from '../../src/app/service.ts';
+import { loadConfig, type RawOptions } from '../../src/config/config.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { createTestKeys, type TestKeys } from './tokens.ts';
+
+export interface TestService extends RunningService {
+  readonly database: TestDatabase;
+  readonly keys: TestKeys;
+  // Every log line the service wrote, parsed.
+  readonly logs: Record<string, unknown>[];
+  // Calls the API with a valid token unless `token` is given (null: no Authorization header).
+  api(path: string, init?: ApiInit): Promise<ApiResponse>;
+}
+
+export interface ApiInit {
+  readonly method?: string;
+  readonly body?: unknown; // objects are sent as JSON; strings as they are
+  readonly headers?: Record<string, string>;
+  readonly token?: string | null;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+  // The parsed body when it is JSON, else undefined.
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON and assert on its shape
+  readonly body: any;
+}
+
+// The real service on ephemeral ports, with its own database and JWT authentication on, trusting a key
+// this test file generated.
+export async function startTestService(flags: RawOptions = {}): Promise<TestService> {
+  const database = await createTestDatabase();
+  const keys = await createTestKeys();
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const config = loadConfig(
+    'serve',
+    {
+      dbUrl: database.url,
+      apiServerBindaddress: '127.0.0.1:0',
+      healthCheckServerBindaddress: '127.0.0.1:0',
+      metricsServerBindaddress: '127.0.0.1:0',
+      enableJwt: true,
+      jwkCertFile: keys.jwksFile,
+      dbMaxOpenConnections: '10',
+      ...flags,
+    },
+    { TREX_ENV: 'integration_testing' },
+  );
+  const service = await startService(config, pino({ level: 'debug' }, sink));
+  const defaultToken = await keys.mint();
+
+  return {
+    ...service,
+    database,
+    keys,
+    logs,
+    api: (path, init = {}) => callApi(service.apiUrl, path, init, defaultToken),
+    stop: async () => {
+      await service.stop();
+      await database.drop();
+    },
+  };
+}
+
+export async function callApi(
+  baseUrl: string,
+  path: string,
+  init: ApiInit,
+  defaultToken?: string,
+): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...init.headers };
+  const token = init.token === undefined ? defaultToken : init.token;
+  if (token) headers.authorization = `Bearer ${token}`;
+  let body: string | undefined;
+  if (init.body !== undefined) {
+    body = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(`${baseUrl}${path}`, { method: init.method ?? 'GET', headers, body });
+  const text = await response.text();
+  const json = response.headers.get('content-type')?.includes('json') && text !== '';
+  return {
+    status: response.status,
+    headers: response.headers,
+    text,
+    body: json ? JSON.parse(text) : undefined,
+  };
+}
