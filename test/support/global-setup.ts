@@ -19,10 +19,11 @@ declare module 'vitest' {
 // .trex/test-postgres), and build a migrated template database every test file clones.
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const logger = pino({ level: 'warn' });
-  let embedded: EmbeddedDatabase | undefined;
-  const adminUrl =
-    process.env.TREX_TEST_DATABASE_URL ??
-    (embedded = await startEmbeddedPostgres('.trex/test-postgres', logger)).url;
+  const given = process.env.TREX_TEST_DATABASE_URL;
+  const embedded: EmbeddedDatabase | undefined = given
+    ? undefined
+    : await startEmbeddedPostgres('.trex/test-postgres', logger);
+  const adminUrl = given ?? embedded?.url ?? '';
 
   const runId = randomBytes(4).toString('hex');
   const templateDatabase = `trex_template_${runId}`;
