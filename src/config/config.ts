@@ -22,7 +22,6 @@ export interface Config {
   };
   readonly api: {
     readonly address: Address;
-    readonly hostname: string;
     readonly readTimeoutMs: number;
     readonly writeTimeoutMs: number;
     readonly bodyLimit: number;
@@ -81,7 +80,6 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     },
     api: {
       address: parseHostPort(options.apiServerBindaddress.flag, text('apiServerBindaddress')),
-      hostname: text('apiServerHostname'),
       readTimeoutMs: duration('httpReadTimeout'),
       writeTimeoutMs: duration('httpWriteTimeout'),
       bodyLimit: integer('httpBodyLimit'),

@@ -65,7 +65,7 @@ export const options = {
     type: 'string',
     commands: both,
     default: 'disable',
-    help: 'Database SSL mode (disable | require | verify-ca | verify-full), used with the --db-*-file flags',
+    help: 'Database SSL mode (disable, require, verify-ca or verify-full), used with the --db-*-file flags',
   },
   dbRootcert: {
     flag: 'db-rootcert',
@@ -116,7 +116,7 @@ export const options = {
     type: 'string',
     commands: serve,
     default: '',
-    help: "Server's public hostname",
+    help: "Server's public hostname (accepted for rh-trex compatibility; hrefs are relative)",
   },
   httpReadTimeout: {
     flag: 'http-read-timeout',
