@@ -51,6 +51,8 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     requestTimeout: deps.settings.readTimeoutMs,
     connectionTimeout: deps.settings.writeTimeoutMs,
     return503OnClosing: false,
+    // Errors Fastify raises before routing (a URL that does not decode) get the Error body too.
+    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
     routerOptions: { ignoreTrailingSlash: true },
   });
   // Request bodies are checked by the Kind framework (body.ts) and query strings by list-params.ts,

@@ -27,6 +27,8 @@ function knownError(error: unknown): ApiError | undefined {
       return new ApiError('PayloadTooLarge');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return malformedRequest('the request body is empty');
+    case 'FST_ERR_BAD_URL':
+      return malformedRequest('the URL is not validly percent-encoded');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return malformedRequest('the request body does not match its Content-Length');
     case '23505': // unique_violation
