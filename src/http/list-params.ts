@@ -1,37 +1,86 @@
-import { badRequest } from '../errors/catalogue.ts';
+import type { RawBuilder, SqlBool } from 'kysely';
+import { badRequest, validationFailed } from '../errors/catalogue.ts';
+import { compileSearch } from '../search/compiler.ts';
+import { SearchError } from '../search/errors.ts';
+import { type OrderTerm, parseOrderBy } from '../search/order.ts';
+import { parseSearch } from '../search/parser.ts';
+import type { Searchable } from '../search/searchable.ts';
 
 export const maxPageSize = 65_500;
 export const defaultPageSize = 100;
 
-export interface ListParams {
+// What a list may be filtered, ordered and projected by.
+export interface Listable {
+  readonly searchable: Searchable;
+  readonly properties: readonly string[]; // the JSON names `fields` may pick
+}
+
+export interface ListQuery {
   readonly page: number;
   readonly size: number;
+  readonly where: RawBuilder<SqlBool> | undefined;
+  readonly orderBy: readonly OrderTerm[];
+  readonly fields: readonly string[] | undefined; // undefined: every property
 }
 
 type Query = Readonly<Record<string, unknown>>;
 
-// Paging parameters (SPEC §3). An empty parameter means "not given", as rh-trex's k6 script sends them.
-export function parseListParams(query: Query): ListParams {
-  for (const name of ['search', 'orderBy', 'fields']) {
-    if (given(query[name]) !== undefined) {
-      // The list language is not built yet: refusing is safer than returning an unfiltered list.
-      throw badRequest(`the '${name}' parameter is not supported yet`);
-    }
-  }
+// The list parameters of SPEC §3. An empty parameter means "not given", as rh-trex's k6 script sends them.
+export function parseListQuery(query: Query, listable: Listable): ListQuery {
   const page = given(query.page);
   const size = given(query.size);
-  const params = {
+  const search = given(query.search);
+  const orderBy = given(query.orderBy);
+  const fields = given(query.fields);
+  const paging = {
     page: page === undefined ? 1 : integer('page', page, 1),
     size: size === undefined ? defaultPageSize : Math.min(integer('size', size, 0), maxPageSize),
   };
-  if (!Number.isSafeInteger(params.page * params.size))
-    throw badRequest(`page ${params.page} is out of range`);
-  return params;
+  if (!Number.isSafeInteger(paging.page * paging.size))
+    throw badRequest(`page ${paging.page} is out of range`);
+  return {
+    ...paging,
+    where: search === undefined ? undefined : compiledSearch(search, listable.searchable),
+    orderBy: orderBy === undefined ? [] : ordering(orderBy, listable.searchable),
+    fields: fields === undefined ? undefined : projection(fields, listable.properties),
+  };
+}
+
+function compiledSearch(search: string, searchable: Searchable): RawBuilder<SqlBool> {
+  try {
+    return compileSearch(parseSearch(search), searchable);
+  } catch (error) {
+    if (!(error instanceof SearchError)) throw error;
+    const where = error.position === undefined ? '' : ` at position ${error.position}`;
+    if (error.kind === 'syntax')
+      throw badRequest(`Failed to parse search query: ${search} (${error.message}${where})`);
+    throw badRequest(`Invalid search query: ${error.message}${where}`);
+  }
+}
+
+function ordering(orderBy: string, searchable: Searchable): OrderTerm[] {
+  try {
+    return parseOrderBy(orderBy, searchable);
+  } catch (error) {
+    throw error instanceof SearchError ? badRequest(error.message) : error;
+  }
+}
+
+// `fields=species,created_at`: the properties to return; `id` is always among them.
+function projection(fields: string, properties: readonly string[]): string[] {
+  const names = [...new Set(fields.split(',').map((name) => name.trim()))].filter((name) => name !== '');
+  const unknown = names.filter((name) => !properties.includes(name));
+  if (unknown.length > 0) {
+    throw validationFailed(
+      `unknown field${unknown.length > 1 ? 's' : ''} in fields: ${unknown.map((name) => `'${name}'`).join(', ')}`,
+    );
+  }
+  return names.includes('id') ? names : ['id', ...names];
 }
 
 function given(value: unknown): string | undefined {
   if (Array.isArray(value)) throw badRequest('list parameters may be given only once');
-  return typeof value === 'string' && value !== '' ? value : undefined;
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
 function integer(name: string, text: string, minimum: number): number {

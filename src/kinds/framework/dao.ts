@@ -1,12 +1,15 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import type { OrderTerm } from '../../search/order.ts';
 import type { KindDefinition, KindRow } from './kind.ts';
 
 // Every Kind table, seen by the generic DAO. Column names are the Kind's JSON field names.
 type KindTables = Record<string, KindRow>;
 type KindDb = Kysely<Database & KindTables>;
 
-export interface Page {
+export interface ListSelection {
+  readonly where: RawBuilder<SqlBool> | undefined; // a compiled search
+  readonly orderBy: readonly OrderTerm[]; // empty: created_at, id
   readonly offset: number;
   readonly limit: number;
 }
@@ -34,20 +37,23 @@ export class KindDao {
       .executeTakeFirst();
   }
 
-  async list(db: Kysely<Database>, page: Page): Promise<ListResult> {
-    const live = this.kindDb(db).selectFrom(this.table).where('deleted_at', 'is', null);
-    const { total } = await live.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow();
-    const rows =
-      page.limit === 0
-        ? []
-        : await live
-            .selectAll()
-            .$castTo<KindRow>()
-            .orderBy('created_at', 'asc')
-            .orderBy('id', 'asc')
-            .limit(page.limit)
-            .offset(page.offset)
-            .execute();
+  // One page of live rows and the number of rows matching, ignoring paging. Any order ends with `id`,
+  // so pages never overlap or skip rows that tie on the ordered fields.
+  async list(db: Kysely<Database>, selection: ListSelection): Promise<ListResult> {
+    const matching = this.kindDb(db)
+      .selectFrom(this.table)
+      .where('deleted_at', 'is', null)
+      .$if(selection.where !== undefined, (query) => query.where(selection.where as RawBuilder<SqlBool>));
+    const { total } = await matching.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow();
+    if (selection.limit === 0) return { rows: [], total: Number(total) };
+    const terms: [string, 'asc' | 'desc'][] =
+      selection.orderBy.length > 0
+        ? selection.orderBy.map((term) => [term.field.qualifiedColumn, term.direction])
+        : [[`${this.table}.created_at`, 'asc']];
+    if (!terms.some(([column]) => column === `${this.table}.id`)) terms.push([`${this.table}.id`, 'asc']);
+    let query = matching.selectAll().$castTo<KindRow>();
+    for (const [column, direction] of terms) query = query.orderBy(sql.ref(column), direction);
+    const rows = await query.limit(selection.limit).offset(selection.offset).execute();
     return { rows, total: Number(total) };
   }
 

@@ -3,7 +3,7 @@ import type { Db, Tx } from '../../db/database.ts';
 import { notFound } from '../../errors/catalogue.ts';
 import { type EventType, recordEvent } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
-import type { KindDao, ListResult, Page } from './dao.ts';
+import type { KindDao, ListResult, ListSelection } from './dao.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 
 // What a service needs from the composition root. Time and ids come in as functions tests can control.
@@ -28,8 +28,8 @@ export class KindService {
     return (await this.dao.find(this.deps.db, id)) ?? this.notFound(id);
   }
 
-  async list(page: Page): Promise<ListResult> {
-    return await this.dao.list(this.deps.db, page);
+  async list(selection: ListSelection): Promise<ListResult> {
+    return await this.dao.list(this.deps.db, selection);
   }
 
   async create(values: FieldValues): Promise<KindRow> {

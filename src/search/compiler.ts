@@ -1,0 +1,92 @@
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { FieldPath, Literal, SearchExpression } from './ast.ts';
+import { SearchError } from './errors.ts';
+import { type ResolvedField, resolveField, type Searchable } from './searchable.ts';
+
+// Compiles a search tree to a SQL condition. Columns come from the allow-list only, operators from a
+// fixed set, and every value is bound as a parameter after being checked against the field's type.
+export function compileSearch(expression: SearchExpression, searchable: Searchable): RawBuilder<SqlBool> {
+  const compile = (node: SearchExpression): RawBuilder<SqlBool> => {
+    switch (node.type) {
+      case 'and':
+        return sql<SqlBool>`(${compile(node.left)} and ${compile(node.right)})`;
+      case 'or':
+        return sql<SqlBool>`(${compile(node.left)} or ${compile(node.right)})`;
+      case 'not':
+        return sql<SqlBool>`(not ${compile(node.expression)})`;
+      case 'compare': {
+        const field = resolve(searchable, node.field);
+        if (field.type === 'boolean' && node.operator !== '=' && node.operator !== '!=') {
+          throw new SearchError(`'${field.name}' is a boolean: compare it with = or !=`, node.field.position);
+        }
+        return sql<SqlBool>`${column(field)} ${sql.raw(node.operator === '!=' ? '<>' : node.operator)} ${bind(field, node.value)}`;
+      }
+      case 'like': {
+        const field = resolve(searchable, node.field);
+        if (field.type !== 'string') {
+          throw new SearchError(
+            `'${field.name}' is not text: like and ilike apply to text fields`,
+            node.field.position,
+          );
+        }
+        const operator = `${node.negated ? 'not ' : ''}${node.caseInsensitive ? 'ilike' : 'like'}`;
+        return sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.pattern)}`;
+      }
+      case 'in': {
+        const field = resolve(searchable, node.field);
+        const values = sql.join(node.values.map((value) => bind(field, value)));
+        return sql<SqlBool>`${column(field)} ${sql.raw(node.negated ? 'not in' : 'in')} (${values})`;
+      }
+      case 'null': {
+        const field = resolve(searchable, node.field);
+        return sql<SqlBool>`${column(field)} ${sql.raw(node.negated ? 'is not null' : 'is null')}`;
+      }
+      case 'between': {
+        const field = resolve(searchable, node.field);
+        const operator = node.negated ? 'not between' : 'between';
+        return sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.low)} and ${bind(field, node.high)}`;
+      }
+    }
+  };
+  return compile(expression);
+}
+
+function resolve(searchable: Searchable, path: FieldPath): ResolvedField {
+  return resolveField(searchable, path.parts, path.position);
+}
+
+function column(field: ResolvedField): RawBuilder<unknown> {
+  return sql.ref(field.qualifiedColumn);
+}
+
+const timestamp = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
+
+// The value as PostgreSQL must receive it for the field's type, or a SearchError naming the mismatch.
+function bind(field: ResolvedField, literal: Literal): RawBuilder<unknown> {
+  const { value, position } = literal;
+  const mismatch = (expected: string): SearchError =>
+    new SearchError(`'${field.name}' needs ${expected}, not ${JSON.stringify(value)}`, position);
+  switch (field.type) {
+    case 'string':
+      if (typeof value !== 'string') throw mismatch('a quoted string');
+      return sql.val(value);
+    case 'integer':
+      if (!Number.isInteger(value) || Math.abs(value as number) > 2 ** 31 - 1)
+        throw mismatch('a 32-bit integer');
+      return sql.val(value);
+    case 'bigint':
+      if (!Number.isSafeInteger(value)) throw mismatch('an integer');
+      return sql.val(value);
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) throw mismatch('a number');
+      return sql.val(value);
+    case 'boolean':
+      if (typeof value !== 'boolean') throw mismatch('true or false');
+      return sql.val(value);
+    case 'time': {
+      const date = typeof value === 'string' && timestamp.test(value) ? new Date(value) : undefined;
+      if (!date || Number.isNaN(date.getTime())) throw mismatch("a timestamp such as '2024-01-31T12:00:00Z'");
+      return sql.val(date);
+    }
+  }
+}
