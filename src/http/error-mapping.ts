@@ -33,6 +33,10 @@ function knownError(error: unknown): ApiError | undefined {
       return malformedRequest('the request body does not match its Content-Length');
     case '23505': // unique_violation
       return new ApiError('Conflict');
+    case '54000': // program_limit_exceeded: a value too large for an index
+    case '22001': // string_data_right_truncation
+    case '22003': // numeric_value_out_of_range
+      return new ApiError('Validation', 'a value is too large to store');
   }
   if (isDatabaseUnavailable(error))
     return new ApiError('ServiceUnavailable', 'The database is unavailable, try again later');

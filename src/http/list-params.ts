@@ -32,14 +32,10 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
   const search = given(query.search);
   const orderBy = given(query.orderBy);
   const fields = given(query.fields);
-  const paging = {
+  return {
     page: page === undefined ? 1 : integer('page', page, 1),
     size: size === undefined ? defaultPageSize : Math.min(integer('size', size, 0), maxPageSize),
-  };
-  if (!Number.isSafeInteger(paging.page * paging.size))
-    throw badRequest(`page ${paging.page} is out of range`);
-  return {
-    ...paging,
+
     where: search === undefined ? undefined : compiledSearch(search, listable.searchable),
     orderBy: orderBy === undefined ? [] : ordering(orderBy, listable.searchable),
     fields: fields === undefined ? undefined : projection(fields, listable.properties),
@@ -83,8 +79,9 @@ function given(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
+// Any run of digits is an integer, however long: a huge size is clamped, a huge page is past the end.
 function integer(name: string, text: string, minimum: number): number {
-  if (!/^\d+$/.test(text) || Number(text) < minimum || !Number.isSafeInteger(Number(text))) {
+  if (!/^\d+$/.test(text) || Number(text) < minimum) {
     throw badRequest(`${name} must be an integer of at least ${minimum}, got '${text}'`);
   }
   return Number(text);

@@ -45,7 +45,9 @@ export class KindDao {
       .where('deleted_at', 'is', null)
       .$if(selection.where !== undefined, (query) => query.where(selection.where as RawBuilder<SqlBool>));
     const { total } = await matching.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow();
-    if (selection.limit === 0) return { rows: [], total: Number(total) };
+    // An offset past any possible table (or past what PostgreSQL's bigint takes) is simply past the end.
+    if (selection.limit === 0 || !Number.isSafeInteger(selection.offset))
+      return { rows: [], total: Number(total) };
     const terms: [string, 'asc' | 'desc'][] =
       selection.orderBy.length > 0
         ? selection.orderBy.map((term) => [term.field.qualifiedColumn, term.direction])
