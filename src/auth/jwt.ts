@@ -4,6 +4,9 @@ import { ApiError } from '../errors/catalogue.ts';
 
 export const acceptedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
+// Clocks of the identity provider and of this service may differ by this much.
+const clockSkewSeconds = 30;
+
 export interface KeySource {
   readonly jwkCertFile: string;
   readonly jwkCertUrl: string;
@@ -19,15 +22,21 @@ export function createTokenVerifier(source: KeySource): VerifyToken {
     : createRemoteJWKSet(new URL(source.jwkCertUrl));
   return async (authorization) => {
     const token = bearerToken(authorization);
-    try {
-      const { payload } = await jwtVerify(token, keys, {
-        algorithms: acceptedAlgorithms,
-        requiredClaims: ['exp'],
-      });
-      return payload;
-    } catch (error) {
-      throw unauthenticated(reasonFor(error));
+    const payload = await jwtVerify(token, keys, {
+      algorithms: acceptedAlgorithms,
+      requiredClaims: ['exp'],
+      clockTolerance: clockSkewSeconds,
+    }).then(
+      (result) => result.payload,
+      (error: unknown) => {
+        throw unauthenticated(reasonFor(error));
+      },
+    );
+    // jose checks `iat` only against a maximum token age; a token issued in the future is refused here.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockSkewSeconds) {
+      throw unauthenticated('token not yet valid (issued in the future)');
     }
+    return payload;
   };
 }
 

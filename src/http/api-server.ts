@@ -52,8 +52,14 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     connectionTimeout: deps.settings.writeTimeoutMs,
     return503OnClosing: false,
     // Errors Fastify raises before routing (a URL that does not decode) get the Error body too.
-    frameworkErrors: (error, request, reply) => sendError(error, request, reply),
-    routerOptions: { ignoreTrailingSlash: true },
+    // They run no hooks, so the operation id header and the request's log line and metrics are added here.
+    frameworkErrors: (error, request, reply) => {
+      reply.header(operationIdHeader, request.id);
+      sendError(error, request, reply);
+      observe(deps, request, reply);
+    },
+    // Long enough for any id a client may try; longer ones are answered 404 by error-mapping.ts.
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 4096 },
   });
   // Request bodies are checked by the Kind framework (body.ts) and query strings by list-params.ts,
   // whose messages are the documented contract; route schemas document the API and shape responses.

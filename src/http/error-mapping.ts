@@ -27,6 +27,8 @@ function knownError(error: unknown): ApiError | undefined {
       return new ApiError('PayloadTooLarge');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return malformedRequest('the request body is empty');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('NotFound', 'The requested resource does not exist');
     case 'FST_ERR_BAD_URL':
       return malformedRequest('the URL is not validly percent-encoded');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
