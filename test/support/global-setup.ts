@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import pg from 'pg';
 import pino from 'pino';
 import type { TestProject } from 'vitest/node';
@@ -15,14 +19,17 @@ declare module 'vitest' {
   }
 }
 
-// Once per run: find a PostgreSQL server (TREX_TEST_DATABASE_URL, or the embedded one under
-// .trex/test-postgres), and build a migrated template database every test file clones.
+// Once per run: find a PostgreSQL server (TREX_TEST_DATABASE_URL, or a throwaway embedded one), and
+// build a migrated template database every test file clones.
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
   const logger = pino({ level: 'warn' });
   const given = process.env.TREX_TEST_DATABASE_URL;
-  const embedded: EmbeddedDatabase | undefined = given
-    ? undefined
-    : await startEmbeddedPostgres('.trex/test-postgres', logger);
+  // Without a server, a throwaway embedded one of this run's own: concurrent runs never share it.
+  const scratch = given ? undefined : mkdtempSync(join(tmpdir(), 'trex-test-postgres-'));
+  if (scratch) chmodSync(scratch, 0o755); // PostgreSQL runs as the postgres user when we are root
+  const embedded: EmbeddedDatabase | undefined = scratch
+    ? await startEmbeddedPostgres(join(scratch, 'data'), logger)
+    : undefined;
   const adminUrl = given ?? embedded?.url ?? '';
 
   const runId = randomBytes(4).toString('hex');
@@ -55,6 +62,7 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     for (const { datname } of rows) await client.query(`drop database if exists ${datname} with (force)`);
     await client.end();
     await embedded?.stop();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   };
 }
 
