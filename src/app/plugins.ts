@@ -1,6 +1,7 @@
 import type { NamedMigration } from '../db/migrator.ts';
 import { createEvents } from '../events/migrations/202611251400_create_events.ts';
 import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
+import { createIdempotencyKeys } from '../kinds/framework/migrations/202611251402_create_idempotency_keys.ts';
 import type { KindPlugin } from '../kinds/framework/plugin.ts';
 
 // The Kinds this service serves, in one explicit list (no registration by import side effect).
@@ -8,5 +9,7 @@ export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
 
 export const migrations: readonly NamedMigration[] = [
   createEvents,
+  createIdempotencyKeys,
+
   ...plugins.flatMap((plugin) => plugin.migrations),
 ].sort((a, b) => a.id.localeCompare(b.id));

@@ -13,10 +13,21 @@ export interface EventTable {
   last_error: string | null;
   next_attempt_at: Date | null;
   failed_at: Date | null;
+  txid: Generated<string>;
+  seq: Generated<string>;
+}
+
+export interface IdempotencyKeyTable {
+  scope: string;
+  key: string;
+  fingerprint: string;
+  response: unknown; // the created row, as jsonb
+  created_at: Generated<Date>;
 }
 
 export interface Database {
   events: EventTable;
+  idempotency_keys: IdempotencyKeyTable;
 }
 
 export type Db = Kysely<Database>;

@@ -74,6 +74,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     throw notFound(`The requested resource '${request.url.split('?')[0]}' doesn't exist`);
   });
   registerJsonParser(app);
+  app.decorateRequest('claims', undefined);
 
   await app.register(fastifyCors, {
     origin: deps.settings.corsAllowedOrigins.length > 0 ? [...deps.settings.corsAllowedOrigins] : false,
@@ -96,7 +97,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     const verifyToken = deps.verifyToken;
     if (verifyToken) {
       scope.addHook('onRequest', async (request) => {
-        await verifyToken(request.headers.authorization);
+        request.claims = await verifyToken(request.headers.authorization);
       });
     }
     for (const { kind, service } of deps.kinds) registerKindRoutes(scope, kind, service);

@@ -19,8 +19,14 @@ export const createEvents: NamedMigration = {
         attempts integer not null default 0,
         last_error text,
         next_attempt_at timestamptz(3),
-        failed_at timestamptz(3)
+        failed_at timestamptz(3),
+        -- The writing transaction and the insert order: watch streams deliver events in (txid, seq)
+        -- order once every older transaction has ended, so a resumed stream has no gap and no duplicate.
+        txid xid8 not null default pg_current_xact_id(),
+        seq bigint generated always as identity
       )`.execute(db);
+    await sql`create index events_stream on events (source, txid, seq)`.execute(db);
+
     await sql`create index events_unreconciled on events (created_at) where reconciled_date is null and failed_at is null`.execute(
       db,
     );

@@ -1,13 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { parseListQuery } from '../../http/list-params.ts';
 import { errorResponses } from '../../http/openapi.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
-import { parseCreateBody, parsePatchBody } from './body.ts';
+import { kindHandlers, type WatchHandler } from './handlers.ts';
 import type { KindDefinition } from './kind.ts';
-import { kindListable } from './listable.ts';
-import { createPresenter, kindHref } from './presenter.ts';
+import { kindHref } from './presenter.ts';
 import type { KindService } from './service.ts';
 
 const idParams = Type.Object({ id: Type.String({ description: 'The resource id (KSUID)' }) });
@@ -29,62 +27,68 @@ const listQuery = Type.Object({
   ),
 });
 
-// Keeps only the requested properties of a presented resource.
-function project(fields: readonly string[]): (resource: object) => Record<string, unknown> {
-  return (resource) => Object.fromEntries(Object.entries(resource).filter(([name]) => fields.includes(name)));
-}
-
+const watchQuery = Type.Object({
+  watch: Type.Optional(
+    Type.Boolean({ description: 'Stream changes as server-sent events instead of listing' }),
+  ),
+});
+const ifMatchHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (else 412)' })),
+});
+const idempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({ description: 'Retries with the same key create one resource' }),
+  ),
+});
 const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });
 
-// The five routes of a Kind (SPEC §2). Each handler follows the same steps: parse and validate,
-// call the service, present.
-export function registerKindRoutes(app: FastifyInstance, kind: KindDefinition, service: KindService): void {
-  const present = createPresenter(apiBase, kind);
-  const listable = kindListable(kind);
+export interface KindRouteOptions {
+  readonly readOnly?: boolean; // only the GET routes (the events API)
+  readonly watch?: WatchHandler;
+}
+
+// The routes of a Kind (SPEC §2): list and create on the collection, get, patch and delete on an item.
+export function registerKindRoutes(
+  app: FastifyInstance,
+  kind: KindDefinition,
+  service: KindService,
+  options: KindRouteOptions = {},
+): void {
+  const handlers = kindHandlers(kind, service, options.watch);
   const collection = kindHref(apiBase, kind);
   const tags = [kind.plural];
   const security = [{ Bearer: [] }];
+  const writable = !options.readOnly;
+  const etag = {
+    ETag: { type: 'string', description: 'Strong validator of the resource (If-Match, If-None-Match)' },
+  };
 
   defineResource(app, collection, {
     GET: {
       schema: {
         tags,
         security,
-        summary: `List ${kind.plural}`,
-        querystring: listQuery,
+        summary: `List ${kind.plural}${options.watch ? ', or watch their changes (watch=true, text/event-stream)' : ''}`,
+        querystring: options.watch
+          ? Type.Object({ ...listQuery.properties, ...watchQuery.properties })
+          : listQuery,
         response: { 200: ref(`${kind.name}List`), ...errorResponses },
       },
-      handler: async (request, reply) => {
-        const { page, size, where, orderBy, fields } = parseListQuery(
-          request.query as Record<string, unknown>,
-          listable,
-        );
-        const { rows, total } = await service.list({
-          where,
-          orderBy,
-          offset: (page - 1) * size,
-          limit: size,
-        });
-        const list = { kind: `${kind.name}List`, page, size: rows.length, total, items: rows.map(present) };
-        if (!fields) return list;
-        // Projected items lack properties the response schema requires: serialise them as they are.
-        return reply.serializer(JSON.stringify).send({ ...list, items: list.items.map(project(fields)) });
-      },
+      handler: handlers.list,
     },
-    POST: {
-      schema: {
-        tags,
-        security,
-        summary: `Create a ${kind.name}`,
-        body: ref(`${kind.name}CreateRequest`),
-        response: { 201: ref(kind.name), ...errorResponses },
-      },
-      handler: async (request, reply) => {
-        const row = await service.create(parseCreateBody(kind, request.body));
-        const resource = present(row);
-        return reply.code(201).header('Location', resource.href).send(resource);
-      },
-    },
+    POST: writable
+      ? {
+          schema: {
+            tags,
+            security,
+            summary: `Create a ${kind.name}`,
+            headers: idempotencyHeaders,
+            body: ref(`${kind.name}CreateRequest`),
+            response: { 201: { ...ref(kind.name), headers: etag }, ...errorResponses },
+          },
+          handler: handlers.create,
+        }
+      : undefined,
   });
 
   defineResource(app, `${collection}/:id`, {
@@ -94,37 +98,41 @@ export function registerKindRoutes(app: FastifyInstance, kind: KindDefinition, s
         security,
         summary: `Get a ${kind.name}`,
         params: idParams,
-        response: { 200: ref(kind.name), ...errorResponses },
+        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String()) }),
+        response: {
+          200: { ...ref(kind.name), headers: etag },
+          304: { type: 'null', description: 'Not modified' },
+          ...errorResponses,
+        },
       },
-      handler: async (request) => present(await service.get((request.params as { id: string }).id)),
+      handler: handlers.get,
     },
-    PATCH: {
-      schema: {
-        tags,
-        security,
-        summary: `Update a ${kind.name} (JSON merge patch)`,
-        params: idParams,
-        body: ref(`${kind.name}PatchRequest`),
-        response: { 200: ref(kind.name), ...errorResponses },
-      },
-      handler: async (request) => {
-        const { id } = request.params as { id: string };
-        const changes = parsePatchBody(kind, request.body, id);
-        return present(await service.patch(id, changes));
-      },
-    },
-    DELETE: {
-      schema: {
-        tags,
-        security,
-        summary: `Delete a ${kind.name}`,
-        params: idParams,
-        response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses },
-      },
-      handler: async (request, reply) => {
-        await service.delete((request.params as { id: string }).id);
-        return reply.code(204).send();
-      },
-    },
+    PATCH: writable
+      ? {
+          schema: {
+            tags,
+            security,
+            summary: `Update a ${kind.name} (JSON merge patch)`,
+            params: idParams,
+            headers: ifMatchHeaders,
+            body: ref(`${kind.name}PatchRequest`),
+            response: { 200: { ...ref(kind.name), headers: etag }, ...errorResponses },
+          },
+          handler: handlers.patch,
+        }
+      : undefined,
+    DELETE: writable
+      ? {
+          schema: {
+            tags,
+            security,
+            summary: `Delete a ${kind.name}`,
+            params: idParams,
+            headers: ifMatchHeaders,
+            response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses },
+          },
+          handler: handlers.delete,
+        }
+      : undefined,
   });
 }

@@ -1,9 +1,11 @@
 import { type LockObserver, lockForTransaction } from '../../db/advisory-lock.ts';
 import type { Db, Tx } from '../../db/database.ts';
-import { notFound } from '../../errors/catalogue.ts';
+import { ApiError, notFound } from '../../errors/catalogue.ts';
 import { type EventType, recordEvent } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
 import type { KindDao, ListResult, ListSelection } from './dao.ts';
+import { entityTag, ifMatchHolds } from './etag.ts';
+import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } from './idempotency.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 
 // What a service needs from the composition root. Time and ids come in as functions tests can control.
@@ -13,6 +15,11 @@ export interface ServiceDependencies {
   readonly newId: () => string;
   readonly notify: Notify;
   readonly locks: LockObserver;
+}
+
+// Preconditions of a write (SPEC §2.3).
+export interface Condition {
+  readonly ifMatch?: string;
 }
 
 // The business rules every Kind shares: one transaction per write, the row change and its event
@@ -32,10 +39,16 @@ export class KindService {
     return await this.dao.list(this.deps.db, selection);
   }
 
-  async create(values: FieldValues): Promise<KindRow> {
+  // With an idempotency key, a retry of the same create returns the first create's row and writes
+  // nothing; the key is claimed in the create's own transaction.
+  async create(values: FieldValues, idempotency?: IdempotencyKey): Promise<KindRow> {
     const now = this.deps.clock();
     const id = this.deps.newId();
+    const print = fingerprint(values);
     return await this.write(id, 'Create', async (trx) => {
+      if (idempotency && !(await claimKey(trx, idempotency, print))) {
+        return { row: await replay(trx, idempotency, this.kind.plural, print), written: false };
+      }
       const row = await this.dao.insert(trx, {
         ...values,
         id,
@@ -43,27 +56,41 @@ export class KindService {
         updated_at: now,
         deleted_at: null,
       });
+      if (idempotency) await rememberResponse(trx, idempotency, this.kind.plural, id);
       return { row, written: true };
     });
   }
 
   // Merge-patch: only the given fields change. A patch that changes nothing writes nothing.
-  async patch(id: string, changes: FieldValues): Promise<KindRow> {
+  async patch(id: string, changes: FieldValues, condition: Condition = {}): Promise<KindRow> {
     return await this.write(id, 'Update', async (trx) => {
-      await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
-      const current = (await this.dao.find(trx, id)) ?? this.notFound(id);
+      const current = await this.lockedCurrent(trx, id, condition);
       if (!this.changes(current, changes)) return { row: current, written: false };
       const row = await this.dao.update(trx, id, { ...changes, updated_at: this.deps.clock() });
       return { row, written: true };
     });
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, condition: Condition = {}): Promise<void> {
     await this.write(id, 'Delete', async (trx) => {
-      await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
+      await this.lockedCurrent(trx, id, condition);
       const row = (await this.dao.softDelete(trx, id, this.deps.clock())) ?? this.notFound(id);
       return { row, written: true };
     });
+  }
+
+  // The live row, read under its advisory lock so no other writer changes it before this transaction
+  // ends; the If-Match condition is checked against exactly that row.
+  private async lockedCurrent(trx: Tx, id: string, condition: Condition): Promise<KindRow> {
+    await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
+    const current = (await this.dao.find(trx, id)) ?? this.notFound(id);
+    if (condition.ifMatch !== undefined && !ifMatchHolds(condition.ifMatch, entityTag(current))) {
+      throw new ApiError(
+        'PreconditionFailed',
+        `${this.kind.name} with id='${id}' has changed: its ETag does not match If-Match`,
+      );
+    }
+    return current;
   }
 
   // Runs `change` and, when it wrote, records its event in the same transaction and notifies after

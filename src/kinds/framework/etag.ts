@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import type { KindRow } from './kind.ts';
+
+// A strong validator of a row (SPEC §2.3): a digest of every column, so any write that changes the
+// row changes its tag, and an unchanged PATCH keeps it.
+export function entityTag(row: KindRow): string {
+  const columns = Object.entries(row)
+    .filter(([name]) => name !== 'deleted_at')
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => [name, value instanceof Date ? value.getTime() : value]);
+  return `"${createHash('sha256').update(JSON.stringify(columns)).digest('base64url').slice(0, 27)}"`;
+}
+
+// `If-Match` uses the strong comparison: a weak tag (W/"...") never matches.
+export function ifMatchHolds(header: string, tag: string): boolean {
+  return header.trim() === '*' || listedTags(header).includes(tag);
+}
+
+// `If-None-Match` uses the weak comparison: W/"x" and "x" are the same.
+export function ifNoneMatchHolds(header: string, tag: string): boolean {
+  if (header.trim() === '*') return false;
+  return !listedTags(header).some((listed) => listed.replace(/^W\//, '') === tag);
+}
+
+function listedTags(header: string): string[] {
+  return header
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
