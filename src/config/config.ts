@@ -30,6 +30,14 @@ export interface Config {
   readonly auth: { readonly enableJwt: boolean; readonly jwkCertFile: string; readonly jwkCertUrl: string };
   readonly metrics: { readonly address: Address };
   readonly health: { readonly address: Address };
+  readonly events: {
+    readonly notify: boolean;
+    readonly resyncIntervalMs: number;
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly retryBackoffMs: number;
+    readonly watchHeartbeatMs: number;
+  };
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
 }
@@ -97,7 +105,16 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     health: {
       address: parseHostPort(options.healthCheckServerBindaddress.flag, text('healthCheckServerBindaddress')),
     },
+    events: {
+      notify: bool('enableEventNotify', true),
+      resyncIntervalMs: Math.max(100, duration('eventResyncInterval')),
+      concurrency: Math.max(1, integer('eventConcurrency')),
+      maxAttempts: Math.max(1, integer('eventMaxAttempts')),
+      retryBackoffMs: duration('eventRetryBackoff'),
+      watchHeartbeatMs: duration('watchHeartbeatInterval'),
+    },
     shutdownTimeoutMs: duration('shutdownTimeout'),
+
     logLevel: text('logLevel'),
   };
   if (config.auth.enableJwt && config.auth.jwkCertFile === '' && config.auth.jwkCertUrl === '') {

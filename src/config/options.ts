@@ -176,7 +176,52 @@ export const options = {
     help: 'JWKS URL with the keys that sign tokens',
   },
 
+  // Events and controllers
+  enableEventNotify: {
+    flag: 'enable-event-notify',
+    type: 'boolean',
+    commands: serve,
+    default: true,
+    help: 'Wake controllers with pg_notify after each write (off: they rely on the resync interval)',
+  },
+  eventResyncInterval: {
+    flag: 'event-resync-interval',
+    type: 'duration',
+    commands: serve,
+    default: '10s',
+    help: 'How often controllers rescan the events table for unreconciled events',
+  },
+  eventConcurrency: {
+    flag: 'event-concurrency',
+    type: 'int',
+    commands: serve,
+    default: 4,
+    help: 'Events this process handles at once',
+  },
+  eventMaxAttempts: {
+    flag: 'event-max-attempts',
+    type: 'int',
+    commands: serve,
+    default: 10,
+    help: 'Attempts before an event whose handler keeps failing is marked failed',
+  },
+  eventRetryBackoff: {
+    flag: 'event-retry-backoff',
+    type: 'duration',
+    commands: serve,
+    default: '1s',
+    help: 'Delay before the first retry of a failed event; each later retry waits twice as long, at most 10m',
+  },
+  watchHeartbeatInterval: {
+    flag: 'watch-heartbeat-interval',
+    type: 'duration',
+    commands: serve,
+    default: '15s',
+    help: 'How often an idle watch stream sends a comment to keep its connection alive',
+  },
+
   // Metrics and health servers
+
   metricsServerBindaddress: {
     flag: 'metrics-server-bindaddress',
     type: 'string',

@@ -9,6 +9,7 @@ import { registerKindRoutes } from '../kinds/framework/routes.ts';
 import { kindSchemas } from '../kinds/framework/schemas.ts';
 import type { KindService } from '../kinds/framework/service.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import { clientErrorHandler } from './client-errors.ts';
 import { errorBody } from './error-body.ts';
 import { toApiError } from './error-mapping.ts';
 import { type BuildInfo, registerMetadataRoutes } from './metadata-routes.ts';
@@ -51,6 +52,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     requestTimeout: deps.settings.readTimeoutMs,
     connectionTimeout: deps.settings.writeTimeoutMs,
     return503OnClosing: false,
+    clientErrorHandler: clientErrorHandler(deps.newId),
     // Errors Fastify raises before routing (a URL that does not decode) get the Error body too.
     // They run no hooks, so the operation id header and the request's log line and metrics are added here.
     frameworkErrors: (error, request, reply) => {

@@ -39,6 +39,10 @@ function knownError(error: unknown): ApiError | undefined {
     case '22001': // string_data_right_truncation
     case '22003': // numeric_value_out_of_range
       return new ApiError('Validation', 'a value is too large to store');
+    case '22021': // character_not_in_repertoire (NUL in text)
+      return new ApiError('Validation', 'a value holds a character PostgreSQL cannot store');
+    case '22025': // invalid_escape_sequence in a like pattern
+      return new ApiError('BadRequest', 'a like pattern has an invalid escape sequence');
   }
   if (isDatabaseUnavailable(error))
     return new ApiError('ServiceUnavailable', 'The database is unavailable, try again later');

@@ -1,12 +1,14 @@
 import type pg from 'pg';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { LockObserver } from '../db/advisory-lock.ts';
+import type { ControllerObserver } from '../events/controller-manager.ts';
+import type { EventRecord } from '../events/controllers.ts';
 
 // Fine enough for millisecond latencies, wide enough for slow requests.
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // One registry per process (never prom-client's global one), so tests can run several services at once.
-export class Metrics implements LockObserver {
+export class Metrics implements LockObserver, ControllerObserver {
   readonly registry = new Registry();
   private readonly requestCount = new Counter({
     name: 'api_inbound_request_count',
@@ -35,6 +37,25 @@ export class Metrics implements LockObserver {
     registers: [this.registry],
   });
 
+  private readonly eventsHandled = new Counter({
+    name: 'controller_events_handled',
+    help: 'Events whose handlers all succeeded, by source and event type',
+    labelNames: ['source', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  private readonly eventsRetried = new Counter({
+    name: 'controller_events_retried',
+    help: 'Failed handler attempts that will be retried, by source and event type',
+    labelNames: ['source', 'event_type'] as const,
+    registers: [this.registry],
+  });
+  private readonly eventsFailed = new Counter({
+    name: 'controller_events_failed',
+    help: 'Events given up after the last allowed attempt, by source and event type',
+    labelNames: ['source', 'event_type'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -48,6 +69,30 @@ export class Metrics implements LockObserver {
   lockAcquired(lockType: string, waitedSeconds: number): void {
     this.lockCount.inc({ type: lockType });
     this.lockWait.observe({ type: lockType }, waitedSeconds);
+  }
+
+  eventHandled(event: EventRecord): void {
+    this.eventsHandled.inc({ source: event.source, event_type: event.eventType });
+  }
+
+  eventRetried(event: EventRecord): void {
+    this.eventsRetried.inc({ source: event.source, event_type: event.eventType });
+  }
+
+  eventFailed(event: EventRecord): void {
+    this.eventsFailed.inc({ source: event.source, event_type: event.eventType });
+  }
+
+  // The age of the oldest event still waiting for its controllers, read from the database on scrape.
+  watchEventLag(readAgeSeconds: () => Promise<number>): void {
+    new Gauge({
+      name: 'controller_event_lag_seconds',
+      help: 'Seconds since the oldest unreconciled event was written (0 when none waits)',
+      registers: [this.registry],
+      async collect() {
+        this.set(await readAgeSeconds().catch(() => Number.NaN));
+      },
+    });
   }
 
   watchPool(pool: pg.Pool): void {

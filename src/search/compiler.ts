@@ -1,4 +1,5 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import { parseTimestamp } from '../values/timestamp.ts';
 import type { FieldPath, Literal, SearchExpression } from './ast.ts';
 import { SearchError } from './errors.ts';
 import { type ResolvedField, resolveField, type Searchable } from './searchable.ts';
@@ -28,6 +29,9 @@ export function compileSearch(expression: SearchExpression, searchable: Searchab
             `'${field.name}' is not text: like and ilike apply to text fields`,
             node.field.position,
           );
+        }
+        if (typeof node.pattern.value === 'string' && endsWithLoneEscape(node.pattern.value)) {
+          throw new SearchError('a like pattern cannot end with a lone backslash', node.pattern.position);
         }
         const operator = `${node.negated ? 'not ' : ''}${node.caseInsensitive ? 'ilike' : 'like'}`;
         return sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.pattern)}`;
@@ -59,8 +63,6 @@ function column(field: ResolvedField): RawBuilder<unknown> {
   return sql.ref(field.qualifiedColumn);
 }
 
-const timestamp = /^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?)?$/;
-
 // The value as PostgreSQL must receive it for the field's type, or a SearchError naming the mismatch.
 function bind(field: ResolvedField, literal: Literal): RawBuilder<unknown> {
   const { value, position } = literal;
@@ -69,10 +71,10 @@ function bind(field: ResolvedField, literal: Literal): RawBuilder<unknown> {
   switch (field.type) {
     case 'string':
       if (typeof value !== 'string') throw mismatch('a quoted string');
+      if (value.includes('\u0000')) throw new SearchError('text cannot contain a NUL character', position);
       return sql.val(value);
     case 'integer':
-      if (!Number.isInteger(value) || Math.abs(value as number) > 2 ** 31 - 1)
-        throw mismatch('a 32-bit integer');
+      if (!isInt32(value)) throw mismatch('a 32-bit integer');
       return sql.val(value);
     case 'bigint':
       if (!Number.isSafeInteger(value)) throw mismatch('an integer');
@@ -84,9 +86,18 @@ function bind(field: ResolvedField, literal: Literal): RawBuilder<unknown> {
       if (typeof value !== 'boolean') throw mismatch('true or false');
       return sql.val(value);
     case 'time': {
-      const date = typeof value === 'string' && timestamp.test(value) ? new Date(value) : undefined;
-      if (!date || Number.isNaN(date.getTime())) throw mismatch("a timestamp such as '2024-01-31T12:00:00Z'");
+      const date = typeof value === 'string' ? parseTimestamp(value, { lenient: true }) : undefined;
+      if (!date) throw mismatch("a timestamp such as '2024-01-31T12:00:00Z'");
       return sql.val(date);
     }
   }
+}
+
+function isInt32(value: unknown): boolean {
+  return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31;
+}
+
+// PostgreSQL fails on a like pattern whose last character is an escape with nothing to escape.
+function endsWithLoneEscape(pattern: string): boolean {
+  return /(^|[^\\])(\\\\)*\\$/.test(pattern);
 }

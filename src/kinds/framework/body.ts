@@ -1,6 +1,7 @@
 // Request bodies of POST and PATCH (SPEC §2.1, §2.2), checked against a Kind's fields. Messages are the
 // product's contract, so they are written here rather than taken from a schema validator.
 import { malformedRequest, validationFailed } from '../../errors/catalogue.ts';
+import { parseTimestamp } from '../../values/timestamp.ts';
 import { type FieldDefinition, typeNames } from './fields.ts';
 import type { FieldValues, KindDefinition } from './kind.ts';
 
@@ -61,16 +62,17 @@ function rejectUnknownFields(kind: KindDefinition, object: Record<string, unknow
     throw validationFailed(`unknown fields ${unknown.map((key) => `'${key}'`).join(', ')}`);
 }
 
-const rfc3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-
 function convert(name: string, field: FieldDefinition, value: unknown): unknown {
   const wrongType = (): Error => validationFailed(`${name} must be ${typeNames[field.type]}`);
   switch (field.type) {
     case 'string':
       if (typeof value !== 'string') throw wrongType();
+      // PostgreSQL text cannot hold NUL.
+      if (value.includes('\u0000')) throw validationFailed(`${name} cannot contain a NUL character`);
       return value;
     case 'int':
-      if (!Number.isInteger(value) || Math.abs(value as number) > 2 ** 31 - 1) throw wrongType();
+      if (!Number.isInteger(value) || (value as number) < -(2 ** 31) || (value as number) >= 2 ** 31)
+        throw wrongType();
       return value;
     case 'int64':
       if (!Number.isSafeInteger(value)) throw wrongType();
@@ -82,9 +84,9 @@ function convert(name: string, field: FieldDefinition, value: unknown): unknown 
       if (typeof value !== 'boolean') throw wrongType();
       return value;
     case 'time': {
-      if (typeof value !== 'string' || !rfc3339.test(value) || Number.isNaN(Date.parse(value)))
-        throw wrongType();
-      return new Date(value);
+      const date = typeof value === 'string' ? parseTimestamp(value, { lenient: false }) : undefined;
+      if (!date) throw wrongType();
+      return date;
     }
   }
 }

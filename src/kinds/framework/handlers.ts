@@ -44,7 +44,10 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
       const list = { kind: `${kind.name}List`, page, size: rows.length, total, items: rows.map(present) };
       if (!fields) return list;
       // Projected items lack properties the response schema requires: serialise them as they are.
-      return reply.serializer(JSON.stringify).send({ ...list, items: list.items.map(project(fields)) });
+      return reply
+        .type('application/json; charset=utf-8')
+        .serializer(JSON.stringify)
+        .send({ ...list, items: list.items.map(project(fields)) });
     },
     create: async (request, reply) => {
       const values = parseCreateBody(kind, request.body);

@@ -1,0 +1,43 @@
+import type { EventType } from './event-store.ts';
+
+// An event as handlers see it.
+export interface EventRecord {
+  readonly id: string;
+  readonly source: string; // the Kind's plural, e.g. "Dinosaurs"
+  readonly sourceId: string;
+  readonly eventType: EventType;
+  readonly attempts: number; // earlier attempts, 0 the first time
+}
+
+export type EventHandler = (event: EventRecord) => Promise<void>;
+
+// A Kind's reactions to its own events, as rh-trex names them: OnUpsert for Create and Update,
+// OnDelete for Delete. Handlers may run more than once for one event (after a crash), so they must be
+// idempotent.
+export interface KindControllers {
+  readonly onUpsert?: EventHandler;
+  readonly onDelete?: EventHandler;
+}
+
+// Handlers by event source and type. Several Kinds (and later integrations such as webhooks) add to it.
+export class ControllerRegistry {
+  private readonly handlers = new Map<string, EventHandler[]>();
+
+  add(source: string, controllers: KindControllers): void {
+    const { onUpsert, onDelete } = controllers;
+    if (onUpsert) {
+      this.on(source, 'Create', onUpsert);
+      this.on(source, 'Update', onUpsert);
+    }
+    if (onDelete) this.on(source, 'Delete', onDelete);
+  }
+
+  on(source: string, eventType: EventType, handler: EventHandler): void {
+    const key = `${source}/${eventType}`;
+    this.handlers.set(key, [...(this.handlers.get(key) ?? []), handler]);
+  }
+
+  handlersFor(event: EventRecord): readonly EventHandler[] {
+    return this.handlers.get(`${event.source}/${event.eventType}`) ?? [];
+  }
+}

@@ -1,0 +1,81 @@
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import type { EventType } from './event-store.ts';
+
+// A position in the stream of one source's events: events are totally ordered by (txid, seq), and only
+// events of transactions older than every transaction still running are read, so nothing can later
+// appear before a position already passed. `before` (a pg_snapshot) hides events that were already
+// visible when a new watch opened: a new watch starts at the present.
+export interface StreamPosition {
+  readonly txid: string;
+  readonly seq: string;
+  readonly before?: string;
+}
+
+export interface StreamEvent {
+  readonly id: string;
+  readonly eventType: EventType;
+  readonly position: StreamPosition;
+  readonly matches: boolean; // whether the resource passes the watch's search
+  readonly row: Record<string, unknown>; // the resource's row as it is now (soft-deleted rows included)
+}
+
+export async function presentPosition(db: Db): Promise<StreamPosition> {
+  const { rows } = await sql<{ txid: string; before: string }>`
+    select pg_snapshot_xmin(pg_current_snapshot())::text as txid, pg_current_snapshot()::text as before`.execute(
+    db,
+  );
+  const row = rows[0];
+  if (!row) throw new Error('no snapshot');
+  return { txid: row.txid, seq: '0', before: row.before };
+}
+
+export async function positionOf(
+  db: Db,
+  source: string,
+  eventId: string,
+): Promise<StreamPosition | undefined> {
+  const { rows } = await sql<{ txid: string; seq: string }>`
+    select txid::text as txid, seq::text as seq from events where id = ${eventId} and source = ${source}`.execute(
+    db,
+  );
+  return rows[0];
+}
+
+export async function eventsAfter(
+  db: Db,
+  source: string,
+  table: string,
+  after: StreamPosition,
+  search: RawBuilder<SqlBool> | undefined,
+  limit: number,
+): Promise<StreamEvent[]> {
+  const hidden = after.before
+    ? sql`and not pg_visible_in_snapshot(e.txid, ${after.before}::pg_snapshot)`
+    : sql``;
+  const { rows } = await sql<
+    {
+      event_id: string;
+      event_type: EventType;
+      event_txid: string;
+      event_seq: string;
+      matches: boolean;
+    } & Record<string, unknown>
+  >`
+    select e.id as event_id, e.event_type, e.txid::text as event_txid, e.seq::text as event_seq,
+      ${search ?? sql<SqlBool>`true`} as matches, ${sql.table(table)}.*
+    from events e join ${sql.table(table)} on ${sql.ref(`${table}.id`)} = e.source_id
+    where e.source = ${source}
+      and (e.txid, e.seq) > (${after.txid}::xid8, ${after.seq}::bigint)
+      and e.txid < pg_snapshot_xmin(pg_current_snapshot())
+      ${hidden}
+    order by e.txid, e.seq
+    limit ${limit}`.execute(db);
+  return rows.map(({ event_id, event_type, event_txid, event_seq, matches, ...row }) => ({
+    id: event_id,
+    eventType: event_type,
+    position: { txid: event_txid, seq: event_seq, before: after.before },
+    matches,
+    row,
+  }));
+}
