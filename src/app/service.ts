@@ -4,7 +4,8 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createTokenVerifier } from '../auth/jwt.ts';
 import type { Address, Config } from '../config/config.ts';
-import { createNotifier } from '../events/notifier.ts';
+import { eventKind } from '../events/event-kind.ts';
+import { createNotifier, noNotify } from '../events/notifier.ts';
 import { buildApiServer } from '../http/api-server.ts';
 import { buildHealthServer } from '../http/health-server.ts';
 import { buildMetricsServer } from '../http/metrics-server.ts';
@@ -13,6 +14,7 @@ import { KindService, type ServiceDependencies } from '../kinds/framework/servic
 import { Metrics } from '../observability/metrics.ts';
 import { readBuildInfo } from './build-info.ts';
 import { connectDatabase } from './database.ts';
+import { createEventsSide } from './events.ts';
 import { plugins } from './plugins.ts';
 
 export interface RunningService {
@@ -45,13 +47,14 @@ export async function startService(
     db: database.db,
     clock: overrides.clock ?? (() => new Date()),
     newId,
-    notify: createNotifier(database.db, logger),
+    notify: config.events.notify ? createNotifier(database.db, logger) : noNotify,
     locks: metrics,
   };
-  const kinds = plugins.map(({ kind }) => ({
-    kind,
-    service: new KindService(kind, new KindDao(kind), deps),
+  const kinds = plugins.map((plugin) => ({
+    plugin,
+    service: new KindService(plugin.kind, new KindDao(plugin.kind), deps),
   }));
+  const events = createEventsSide(config, database, kinds, deps, metrics, logger);
 
   if (!config.auth.enableJwt) {
     logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);
@@ -62,7 +65,11 @@ export async function startService(
     metrics,
     newId,
     build: readBuildInfo(overrides.buildTime),
-    kinds,
+    kinds: [
+      ...kinds.map(({ plugin, service }) => ({ kind: plugin.kind, service })),
+      { kind: eventKind, service: events.eventService, readOnly: true },
+    ],
+    watch: events.watch,
     verifyToken: config.auth.enableJwt ? createTokenVerifier(config.auth) : undefined,
   });
   const health = buildHealthServer({
@@ -80,6 +87,7 @@ export async function startService(
     const apiUrl = await listen(api, config.api.address, servers);
     const healthUrl = await listen(health, config.health.address, servers);
     const metricsUrl = await listen(metricsServer, config.metrics.address, servers);
+    events.start();
     logger.info({ api: apiUrl, health: healthUrl, metrics: metricsUrl }, 'serving');
     return {
       apiUrl,
@@ -87,11 +95,13 @@ export async function startService(
       metricsUrl,
       stop: async () => {
         await Promise.all(servers.map((server) => server.close()));
+        await events.stop();
         await database.close();
       },
     };
   } catch (error) {
     await Promise.allSettled(servers.map((server) => server.close()));
+    await events.stop();
     await database.close();
     throw error;
   }

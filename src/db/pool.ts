@@ -11,6 +11,7 @@ export interface PoolSettings {
 }
 
 export interface DatabaseHandle {
+  readonly url: string;
   readonly pool: pg.Pool;
   readonly db: Kysely<Database>;
   close(): Promise<void>;
@@ -34,6 +35,7 @@ export function openDatabase(settings: PoolSettings, logger: Logger): DatabaseHa
       : undefined,
   });
   return {
+    url: settings.url,
     pool,
     db,
     close: () => db.destroy(),

@@ -1,9 +1,20 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import type { ControllerRegistry, EventRecord } from './controllers.ts';
-import { claimNextEvent, markAttemptFailed, markReconciled, msUntilNextRetry } from './event-queue.ts';
+import {
+  dueEvents,
+  markAttemptFailed,
+  markReconciled,
+  msUntilNextRetry,
+  releaseEvent,
+  stillDue,
+  tryClaimEvent,
+} from './event-queue.ts';
 
 import type { Listener } from './listener.ts';
+
+// How many due events a worker lists at a time; the workers of all replicas race over them.
+const candidatesPerLook = 20;
 
 export interface ControllerSettings {
   readonly resyncIntervalMs: number;
@@ -20,6 +31,7 @@ export interface ControllerObserver {
 }
 
 export interface ControllerManagerDependencies {
+  // The manager's own pool (concurrency connections or more), apart from the one requests use.
   readonly db: Db;
   readonly listener: Listener;
   readonly registry: ControllerRegistry;
@@ -87,45 +99,58 @@ export class ControllerManager {
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'resync upkeep failed'));
   }
 
+  // One worker: a pinned connection (the claims are session locks) that claims and handles due events
+  // until none is left and no wake-up came in meanwhile. Handlers run with no transaction open.
   private async drain(): Promise<void> {
-    while (!this.stopped) {
-      this.wakeRequested = false;
-      let processed: boolean;
-      try {
-        processed = await this.processNext();
-      } catch (error) {
-        this.deps.logger.warn({ err: error }, 'claiming events failed; the next resync retries');
-        return;
-      }
-      if (!processed && !this.wakeRequested) return;
+    try {
+      await this.deps.db.connection().execute(async (connection) => {
+        while (!this.stopped) {
+          this.wakeRequested = false;
+          let processed = false;
+          for (const candidate of await dueEvents(connection, candidatesPerLook)) {
+            if (this.stopped) break;
+            if (!(await tryClaimEvent(connection, candidate.id))) continue;
+            try {
+              const event = await stillDue(connection, candidate.id);
+              if (event) {
+                await this.process(connection, event);
+                processed = true;
+              }
+            } finally {
+              await releaseEvent(connection, candidate.id);
+            }
+          }
+          if (!processed && !this.wakeRequested) return;
+        }
+      });
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'processing events failed; the next resync retries');
     }
   }
 
-  // Claims one due event and runs its handlers inside the claiming transaction, so the claim lasts
-  // exactly as long as the work: a crash releases it, and the event is still unreconciled.
-  private async processNext(): Promise<boolean> {
-    return await this.deps.db.transaction().execute(async (trx) => {
-      const event = await claimNextEvent(trx);
-      if (!event) return false;
-      try {
-        for (const handler of this.deps.registry.handlersFor(event)) await handler(event);
-        await markReconciled(trx, event.id);
-        this.deps.observer.eventHandled(event);
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const attempts = event.attempts + 1;
-        const retryInMs = attempts < this.deps.settings.maxAttempts ? this.backoff(attempts) : undefined;
-        await markAttemptFailed(trx, event.id, message, retryInMs);
-        if (retryInMs === undefined) this.deps.observer.eventFailed(event);
-        else this.deps.observer.eventRetried(event);
-        const failed = retryInMs === undefined;
-        this.deps.logger.warn(
-          { event: event.id, source: event.source, attempts, err: error, failed },
-          'event handler failed',
-        );
-      }
-      return true;
-    });
+  private async process(db: Db, event: EventRecord): Promise<void> {
+    try {
+      for (const handler of this.deps.registry.handlersFor(event)) await handler(event);
+    } catch (error) {
+      const attempts = event.attempts + 1;
+      const retryInMs = attempts < this.deps.settings.maxAttempts ? this.backoff(attempts) : undefined;
+      await markAttemptFailed(
+        db,
+        event.id,
+        error instanceof Error ? error.message : String(error),
+        retryInMs,
+      );
+      if (retryInMs === undefined) this.deps.observer.eventFailed(event);
+      else this.deps.observer.eventRetried(event);
+      const failed = retryInMs === undefined;
+      this.deps.logger.warn(
+        { event: event.id, source: event.source, attempts, err: error, failed },
+        'event handler failed',
+      );
+      return;
+    }
+    await markReconciled(db, event.id);
+    this.deps.observer.eventHandled(event);
   }
 
   private backoff(attempts: number): number {

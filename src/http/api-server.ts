@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { Logger } from 'pino';
 import type { VerifyToken } from '../auth/jwt.ts';
 import { malformedRequest, notFound } from '../errors/catalogue.ts';
+import type { WatchStreams } from '../events/watch.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
 import { registerKindRoutes } from '../kinds/framework/routes.ts';
 import { kindSchemas } from '../kinds/framework/schemas.ts';
@@ -27,6 +28,7 @@ export interface ApiServerSettings {
 export interface ServedKind {
   readonly kind: KindDefinition;
   readonly service: KindService;
+  readonly readOnly?: boolean;
 }
 
 export interface ApiServerDependencies {
@@ -38,6 +40,7 @@ export interface ApiServerDependencies {
   readonly kinds: readonly ServedKind[];
   // Absent when JWT authentication is off.
   readonly verifyToken: VerifyToken | undefined;
+  readonly watch: WatchStreams;
 }
 
 const jsonTypes = ['application/json', 'application/merge-patch+json'];
@@ -76,6 +79,17 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     throw notFound(`The requested resource '${request.url.split('?')[0]}' doesn't exist`);
   });
   registerJsonParser(app);
+  // On shutdown, watch streams are ended (they never end by themselves) and every response still
+  // being served closes its connection: a client's kept-alive connection must not hold the process up.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+    deps.watch.closeAll();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   app.decorateRequest('claims', undefined);
 
   await app.register(fastifyCors, {
@@ -102,7 +116,9 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
         request.claims = await verifyToken(request.headers.authorization);
       });
     }
-    for (const { kind, service } of deps.kinds) registerKindRoutes(scope, kind, service);
+    for (const { kind, service, readOnly } of deps.kinds) {
+      registerKindRoutes(scope, kind, service, { readOnly, watch: readOnly ? undefined : deps.watch.handle });
+    }
   });
   return app;
 }

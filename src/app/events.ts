@@ -1,0 +1,79 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { type DatabaseHandle, openDatabase } from '../db/pool.ts';
+import { ControllerManager } from '../events/controller-manager.ts';
+import { ControllerRegistry } from '../events/controllers.ts';
+import { eventKind } from '../events/event-kind.ts';
+import { oldestUnreconciledAge } from '../events/event-queue.ts';
+import { Listener } from '../events/listener.ts';
+import { WatchStreams } from '../events/watch.ts';
+import { KindDao } from '../kinds/framework/dao.ts';
+import { forgetOldKeys } from '../kinds/framework/idempotency.ts';
+import type { KindPlugin } from '../kinds/framework/plugin.ts';
+import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
+import type { Metrics } from '../observability/metrics.ts';
+
+export interface EventsSide {
+  start(): void;
+  // Waits for the handlers in flight, then closes the manager's connections.
+  stop(): Promise<void>;
+  readonly watch: WatchStreams;
+  readonly eventService: KindService; // read-only: the events API
+}
+
+// Idempotency keys are kept at least this long (SPEC §2.4).
+const idempotencyKeyHours = 24;
+
+// The event-driven half of the process: every Kind's controllers behind one manager, the watch streams,
+// and the events API, all fed by one LISTEN connection.
+export function createEventsSide(
+  config: Config,
+  database: DatabaseHandle,
+  kinds: readonly { plugin: KindPlugin; service: KindService }[],
+  deps: ServiceDependencies,
+  metrics: Metrics,
+  logger: Logger,
+): EventsSide {
+  const registry = new ControllerRegistry();
+  for (const { plugin, service } of kinds) {
+    if (plugin.controllers) registry.add(plugin.kind.eventSource, plugin.controllers(service, logger));
+  }
+  const listener = new Listener(database.url, 'events', logger);
+  // The manager's own connections: its workers never wait behind requests, nor requests behind them.
+  const workerPool = openDatabase(
+    {
+      url: database.url,
+      maxConnections: config.events.concurrency,
+      acquireTimeoutMs: config.db.acquireTimeoutMs,
+      debug: config.db.debug,
+    },
+    logger,
+  );
+  const manager = new ControllerManager({
+    db: workerPool.db,
+    listener,
+    registry,
+    settings: { ...config.events, maxBackoffMs: 10 * 60_000 },
+    logger,
+    observer: metrics,
+    onResync: async () => {
+      await forgetOldKeys(database.db, idempotencyKeyHours);
+    },
+  });
+  metrics.watchEventLag(() => oldestUnreconciledAge(database.db));
+  const watch = new WatchStreams(
+    database.db,
+    listener,
+    { heartbeatMs: config.events.watchHeartbeatMs, pollMs: 1000 },
+    logger,
+  );
+  return {
+    start: () => manager.start(),
+    stop: async () => {
+      await manager.stop();
+      await workerPool.close();
+    },
+    watch,
+    eventService: new KindService(eventKind, new KindDao(eventKind), deps),
+  };
+}

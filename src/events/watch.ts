@@ -1,0 +1,117 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+import { badRequest } from '../errors/catalogue.ts';
+import { parseListQuery } from '../http/list-params.ts';
+import { operationIdHeader } from '../http/operation-id.ts';
+import type { KindDefinition, KindRow } from '../kinds/framework/kind.ts';
+import { kindListable } from '../kinds/framework/listable.ts';
+import { createPresenter } from '../kinds/framework/presenter.ts';
+import { apiBase } from '../service-name.ts';
+import type { EventType } from './event-store.ts';
+import type { Listener } from './listener.ts';
+import { eventsAfter, positionOf, presentPosition, type StreamPosition } from './watch-query.ts';
+
+export interface WatchSettings {
+  readonly heartbeatMs: number;
+  readonly pollMs: number; // the fallback when no notification arrives
+}
+
+const changeTypes: Readonly<Record<EventType, string>> = {
+  Create: 'ADDED',
+  Update: 'MODIFIED',
+  Delete: 'DELETED',
+};
+const batchSize = 100;
+
+// `GET /<kind>?watch=true` (SPEC §7.1): server-sent events read from the events table. Each stream reads
+// at most one batch at a time and waits for the client to take it before reading more, so a slow client
+// holds one batch of memory, never more.
+export class WatchStreams {
+  private readonly open = new Set<ServerResponse>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly listener: Listener,
+    private readonly settings: WatchSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  readonly handle = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    kind: KindDefinition,
+  ): Promise<void> => {
+    const { where } = parseListQuery(request.query as Record<string, unknown>, kindListable(kind));
+    const lastEventId = request.headers['last-event-id'];
+    let position: StreamPosition;
+    if (typeof lastEventId === 'string' && lastEventId !== '') {
+      const known = await positionOf(this.db, kind.eventSource, lastEventId);
+      if (!known) throw badRequest(`Last-Event-ID '${lastEventId}' is not an event of ${kind.plural}`);
+      position = known;
+    } else {
+      position = await presentPosition(this.db);
+    }
+
+    const raw = reply.hijack().raw;
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      [operationIdHeader]: request.id,
+    });
+    raw.write(': watching\n\n');
+    this.open.add(raw);
+
+    const present = createPresenter(apiBase, kind);
+    let closed = false;
+    let wanted = true; // a read is due
+    let wake: (() => void) | undefined;
+    const nudge = (): void => {
+      wanted = true;
+      wake?.();
+    };
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), this.settings.heartbeatMs);
+    const poll = setInterval(nudge, this.settings.pollMs);
+    this.listener.on('notification', nudge);
+    raw.on('close', () => {
+      closed = true;
+      clearInterval(heartbeat);
+      clearInterval(poll);
+      this.listener.off('notification', nudge);
+      this.open.delete(raw);
+      wake?.();
+    });
+
+    while (!closed) {
+      if (!wanted) await new Promise<void>((resolve) => (wake = resolve));
+      wanted = false;
+      try {
+        const events = await eventsAfter(this.db, kind.eventSource, kind.plural, position, where, batchSize);
+        for (const event of events) {
+          position = event.position;
+          if (!event.matches) continue;
+          const data = JSON.stringify({
+            type: changeTypes[event.eventType],
+            object: present(event.row as KindRow),
+          });
+          const room = raw.write(
+            `id: ${event.id}\nevent: ${changeTypes[event.eventType]}\ndata: ${data}\n\n`,
+          );
+          if (!room && !closed)
+            await new Promise((resolve) => raw.once('drain', resolve).once('close', resolve));
+        }
+        if (events.length === batchSize) wanted = true; // more are waiting
+      } catch (error) {
+        this.logger.warn({ err: error, operation_id: request.id }, 'watch stream read failed; retrying');
+      }
+    }
+  };
+
+  // Ends every open stream, so a graceful shutdown does not wait for watchers to leave.
+  closeAll(): void {
+    for (const raw of this.open) raw.end();
+  }
+}
