@@ -3,8 +3,7 @@ import { connectDatabase } from '../app/database.ts';
 import { migrations } from '../app/plugins.ts';
 import { loadConfig } from '../config/config.ts';
 import { migrateToLatest } from '../db/migrator.ts';
-import { createLogger } from '../observability/logger.ts';
-import { addOptions, rawOptions } from './options.ts';
+import { addOptions, commandLogger, rawOptions } from './options.ts';
 
 export function migrateCommand(program: Command): void {
   addOptions(
@@ -12,10 +11,7 @@ export function migrateCommand(program: Command): void {
     'migrate',
   ).action(async (values: Record<string, unknown>) => {
     const config = loadConfig('migrate', rawOptions(values), process.env);
-    const logger = createLogger(
-      config.logLevel,
-      config.environment === 'development' && process.stdout.isTTY,
-    );
+    const logger = commandLogger(config);
     const database = await connectDatabase(config, logger);
     try {
       const { applied } = await migrateToLatest(database.db, migrations);

@@ -1,5 +1,5 @@
 import { Option, type Command as Program } from 'commander';
-import type { RawOptions } from '../config/config.ts';
+import type { Config, RawOptions } from '../config/config.ts';
 import {
   type Command,
   environmentVariable,
@@ -7,6 +7,7 @@ import {
   type OptionSpec,
   options,
 } from '../config/options.ts';
+import { createLogger } from '../observability/logger.ts';
 
 // Adds the flags of one command, in rh-trex's forms: `--flag value`, `--flag=value`, and for booleans
 // a bare `--flag` or `--flag=false`. No commander defaults: an unset flag falls back to its TREX_*
@@ -37,4 +38,9 @@ function defaultText(spec: OptionSpec): string {
   if (spec.default === undefined || spec.default === '') return '';
   const value = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
   return value === '' ? '' : ` (default: ${value})`;
+}
+
+// Pretty lines when a person watches a terminal in development, JSON lines everywhere else.
+export function commandLogger(config: Config): Logger {
+  return createLogger(config.logLevel, config.environment === 'development' && process.stdout.isTTY);
 }

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { startService } from '../app/service.ts';
 import { loadConfig } from '../config/config.ts';
-import { createLogger } from '../observability/logger.ts';
-import { addOptions, rawOptions } from './options.ts';
+import { addOptions, commandLogger, rawOptions } from './options.ts';
 
 export function serveCommand(program: Command): void {
   addOptions(
@@ -10,10 +9,7 @@ export function serveCommand(program: Command): void {
     'serve',
   ).action(async (values: Record<string, unknown>) => {
     const config = loadConfig('serve', rawOptions(values), process.env);
-    const logger = createLogger(
-      config.logLevel,
-      config.environment === 'development' && process.stdout.isTTY,
-    );
+    const logger = commandLogger(config);
     const service = await startService(config, logger, { buildTime: process.env.TREX_BUILD_TIME });
     const shutdown = (signal: string): void => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectError } from '../support/expectations.ts';
 import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
@@ -14,28 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await service.stop();
 });
-
-// The full Error body of SPEC §4. `reason` undefined: any non-empty reason.
-function expectError(response: ApiResponse, status: number, code: number, reason?: string | RegExp): void {
-  const context = `${response.status} ${response.text}`;
-  expect(response.status, context).toBe(status);
-  expect(response.headers.get('content-type'), context).toMatch(/^application\/json(;|$)/);
-  const operationId = response.headers.get('x-operation-id');
-  expect(operationId, context).toMatch(/^\S+$/);
-  expect(response.body, context).toEqual({
-    kind: 'Error',
-    id: String(code),
-    href: `/api/rh-trex/v1/errors/${code}`,
-    code: `rh-trex-${code}`,
-    reason:
-      reason === undefined
-        ? expect.stringMatching(/\S/)
-        : typeof reason === 'string'
-          ? reason
-          : expect.stringMatching(reason),
-    operation_id: operationId,
-  });
-}
 
 interface Counts {
   dinosaurs: number;

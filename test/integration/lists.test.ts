@@ -1,7 +1,8 @@
 // The list endpoint's envelope, paging, default order, soft-delete filtering and parameter checking
 // (SPEC §3, paging; SPEC §4 for the error bodies).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
+import { expectError } from '../support/expectations.ts';
+import { startTestService, type TestService } from '../support/service.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 
@@ -16,27 +17,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await service.database.query('delete from dinosaurs');
 });
-
-function expectError(response: ApiResponse, status: number, code: number, reason?: string | RegExp): void {
-  const context = `${response.status} ${response.text}`;
-  expect(response.status, context).toBe(status);
-  expect(response.headers.get('content-type'), context).toMatch(/^application\/json(;|$)/);
-  const operationId = response.headers.get('x-operation-id');
-  expect(operationId, context).toMatch(/^\S+$/);
-  expect(response.body, context).toEqual({
-    kind: 'Error',
-    id: String(code),
-    href: `/api/rh-trex/v1/errors/${code}`,
-    code: `rh-trex-${code}`,
-    reason:
-      reason === undefined
-        ? expect.stringMatching(/\S/)
-        : typeof reason === 'string'
-          ? reason
-          : expect.stringMatching(reason),
-    operation_id: operationId,
-  });
-}
 
 interface Row {
   id: string;

@@ -12,6 +12,7 @@ import { KindDao } from '../../src/kinds/framework/dao.ts';
 import { kindListable } from '../../src/kinds/framework/listable.ts';
 import { compileSearch } from '../../src/search/compiler.ts';
 import { parseSearch } from '../../src/search/parser.ts';
+import { expectError } from '../support/expectations.ts';
 import { validDinosaurSearch } from '../support/search-arbitraries.ts';
 import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
 
@@ -79,27 +80,6 @@ async function total(search: string): Promise<number> {
   const body = await list({ search });
   expect(body.items).toHaveLength(body.total);
   return body.total;
-}
-
-function expectError(response: ApiResponse, status: number, code: number, reason?: string | RegExp): void {
-  const context = `${response.status} ${response.text}`;
-  expect(response.status, context).toBe(status);
-  expect(response.headers.get('content-type'), context).toMatch(/^application\/json(;|$)/);
-  const operationId = response.headers.get('x-operation-id');
-  expect(operationId, context).toMatch(/^\S+$/);
-  expect(response.body, context).toEqual({
-    kind: 'Error',
-    id: String(code),
-    href: `/api/rh-trex/v1/errors/${code}`,
-    code: `rh-trex-${code}`,
-    reason:
-      reason === undefined
-        ? expect.stringMatching(/\S/)
-        : typeof reason === 'string'
-          ? reason
-          : expect.stringMatching(reason),
-    operation_id: operationId,
-  });
 }
 
 const ids = (items: { id: string }[]): string[] => items.map((item) => item.id);

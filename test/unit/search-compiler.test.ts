@@ -19,6 +19,7 @@ import { SearchError } from '../../src/search/errors.ts';
 import { parseOrderBy } from '../../src/search/order.ts';
 import { parseSearch } from '../../src/search/parser.ts';
 import type { Searchable } from '../../src/search/searchable.ts';
+import { thrownSearchError } from '../support/expectations.ts';
 import { literalFieldsOf, literalsOf, shapeOf, validDinosaurSearch } from '../support/search-arbitraries.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: a cold instance compiles queries over any table
@@ -59,16 +60,7 @@ function compiled(search: string, searchable: Searchable = dinosaurs) {
 const selectDinosaurs = 'select * from "dinosaurs" where ';
 const selectSpecimens = 'select * from "specimens" where ';
 
-// The SearchError `run` throws; fails the test if it throws anything else or nothing.
-function thrown(run: () => unknown): SearchError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SearchError);
-    return error as SearchError;
-  }
-  throw new Error('expected a SearchError, but nothing was thrown');
-}
+const thrown = thrownSearchError;
 
 const refusal = (search: string, searchable: Searchable = specimens): SearchError =>
   thrown(() => compiled(search, searchable));

@@ -1,9 +1,9 @@
 // Golden tests of the search language's lexer and parser (SPEC §3.1): the tokens and trees they build,
 // and the syntax errors they report, with positions. No database.
 import { describe, expect, it } from 'vitest';
-import { SearchError } from '../../src/search/errors.ts';
 import { type Token, tokenize } from '../../src/search/lexer.ts';
 import { parseSearch } from '../../src/search/parser.ts';
+import { thrownSearchError } from '../support/expectations.ts';
 import { type SearchShape, shapeOf } from '../support/search-arbitraries.ts';
 
 // The tree of `input`, without positions.
@@ -16,16 +16,7 @@ const and = (left: SearchShape, right: SearchShape): SearchShape => ({ type: 'an
 const or = (left: SearchShape, right: SearchShape): SearchShape => ({ type: 'or', left, right });
 const not = (expression: SearchShape): SearchShape => ({ type: 'not', expression });
 
-// The SearchError `run` throws; fails the test if it throws anything else or nothing.
-function thrown(run: () => unknown): SearchError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SearchError);
-    return error as SearchError;
-  }
-  throw new Error('expected a SearchError, but nothing was thrown');
-}
+const thrown = thrownSearchError;
 
 function syntaxError(input: string): { message: string; position: number | undefined } {
   const error = thrown(() => parseSearch(input));
