@@ -1,4 +1,5 @@
 import { Option, type Command as Program } from 'commander';
+import type { Logger } from 'pino';
 import type { Config, RawOptions } from '../config/config.ts';
 import {
   type Command,
