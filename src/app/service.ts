@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import KSUID from 'ksuid';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
-import { createTokenVerifier } from '../auth/jwt.ts';
+import { createAccessControl } from '../auth/access.ts';
 import type { Address, Config } from '../config/config.ts';
 import { eventKind } from '../events/event-kind.ts';
 import { createNotifier, noNotify } from '../events/notifier.ts';
@@ -70,7 +70,7 @@ export async function startService(
       { kind: eventKind, service: events.eventService, readOnly: true },
     ],
     watch: events.watch,
-    verifyToken: config.auth.enableJwt ? createTokenVerifier(config.auth) : undefined,
+    access: await createAccessControl(config.auth, metrics, logger),
   });
   const health = buildHealthServer({
     logger,

@@ -1,31 +1,28 @@
-import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
+import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { ApiError } from '../errors/catalogue.ts';
 
 export const acceptedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
-// Clocks of the identity provider and of this service may differ by this much.
-const clockSkewSeconds = 30;
-
-export interface KeySource {
-  readonly jwkCertFile: string;
-  readonly jwkCertUrl: string;
+export interface VerifierSettings {
+  readonly getKey: JWTVerifyGetKey;
+  readonly issuer: string | undefined;
+  readonly audience: string | undefined;
+  readonly clockSkewSeconds: number;
 }
 
-export type VerifyToken = (authorization: string | undefined) => Promise<JWTPayload>;
+export type VerifyToken = (token: string) => Promise<JWTPayload>;
 
-// Verifies `Authorization: Bearer <jwt>` against the configured JWKS; every failure is 401 code 15
-// with a reason that names the cause and never echoes the token.
-export function createTokenVerifier(source: KeySource): VerifyToken {
-  const keys = source.jwkCertFile
-    ? createLocalJWKSet(JSON.parse(readFileSync(source.jwkCertFile, 'utf8')))
-    : createRemoteJWKSet(new URL(source.jwkCertUrl));
-  return async (authorization) => {
-    const token = bearerToken(authorization);
-    const payload = await jwtVerify(token, keys, {
+// Verifies a JWT: an accepted algorithm (never `none`, never HMAC: a public key is no secret), a known
+// key, `exp` required, `nbf` and `iat` honoured within the clock skew, `iss` and `aud` when configured.
+// Every failure is 401 code 15 with a reason that names the cause and never echoes the token.
+export function createTokenVerifier(settings: VerifierSettings): VerifyToken {
+  return async (token) => {
+    const payload = await jwtVerify(token, settings.getKey, {
       algorithms: acceptedAlgorithms,
       requiredClaims: ['exp'],
-      clockTolerance: clockSkewSeconds,
+      clockTolerance: settings.clockSkewSeconds,
+      issuer: settings.issuer,
+      audience: settings.audience,
     }).then(
       (result) => result.payload,
       (error: unknown) => {
@@ -33,26 +30,21 @@ export function createTokenVerifier(source: KeySource): VerifyToken {
       },
     );
     // jose checks `iat` only against a maximum token age; a token issued in the future is refused here.
-    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + clockSkewSeconds) {
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + settings.clockSkewSeconds) {
       throw unauthenticated('token not yet valid (issued in the future)');
     }
     return payload;
   };
 }
 
-function bearerToken(authorization: string | undefined): string {
-  if (!authorization) throw unauthenticated('missing Authorization header');
-  const match = /^bearer\s+(\S+)\s*$/i.exec(authorization);
-  if (!match?.[1]) throw unauthenticated('malformed Authorization header: expected "Bearer <token>"');
-  return match[1];
-}
-
 function reasonFor(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'token expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return error.claim === 'nbf' || error.claim === 'iat'
-      ? 'token not yet valid'
-      : `token claim '${error.claim}' is invalid`;
+    if (error.claim === 'nbf' || error.claim === 'iat') return 'token not yet valid';
+    if (error.claim === 'iss') return 'wrong issuer';
+    if (error.claim === 'aud') return 'wrong audience';
+    if (error.reason === 'missing') return `token has no '${error.claim}' claim`;
+    return `token claim '${error.claim}' is invalid`;
   }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'token signature is invalid';
   if (error instanceof errors.JWKSNoMatchingKey) return 'token signed by an unknown key';
@@ -62,7 +54,7 @@ function reasonFor(error: unknown): string {
   return 'malformed token';
 }
 
-function unauthenticated(reason: string): ApiError {
+export function unauthenticated(reason: string): ApiError {
   return new ApiError('Unauthenticated', `Account authentication could not be verified: ${reason}`, {
     'WWW-Authenticate': 'Bearer',
   });

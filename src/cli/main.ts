@@ -3,11 +3,13 @@ import { ConfigError } from '../config/errors.ts';
 import { serviceName } from '../service-name.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
+import { tokenCommand } from './token.ts';
 
 const program = new Command('trex').description(`TRex: the ${serviceName} service and its tools`);
 program.showHelpAfterError();
 serveCommand(program);
 migrateCommand(program);
+tokenCommand(program);
 
 // Every failure is one clear line and a non-zero exit; details are in the logs.
 try {

@@ -6,6 +6,13 @@ import { parseBoolean, parseDuration, parseHostPort, parseInteger } from './valu
 export const environments = ['development', 'unit_testing', 'integration_testing', 'production'] as const;
 export type Environment = (typeof environments)[number];
 
+export type KeySource =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'oidc'; readonly issuerUrl: string }
+  | { readonly kind: 'development' } // the key `trex token` signs with, kept under .trex/
+  | { readonly kind: 'none' }; // authentication off
+
 export interface Address {
   readonly host: string;
   readonly port: number;
@@ -27,7 +34,17 @@ export interface Config {
     readonly bodyLimit: number;
     readonly corsAllowedOrigins: readonly string[];
   };
-  readonly auth: { readonly enableJwt: boolean; readonly jwkCertFile: string; readonly jwkCertUrl: string };
+  readonly auth: {
+    readonly enableJwt: boolean;
+    readonly keySource: KeySource;
+    readonly issuer: string | undefined;
+    readonly audience: string | undefined;
+    readonly clockSkewSeconds: number;
+    readonly jwksRefreshIntervalMs: number;
+    readonly aclFile: string | undefined;
+    readonly enableAuthz: boolean;
+    readonly authzPolicyFile: string | undefined;
+  };
   readonly metrics: { readonly address: Address };
   readonly health: { readonly address: Address };
   readonly events: {
@@ -67,6 +84,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       .map((item) => item.trim())
       .filter((item) => item !== '');
 
+  const enableJwt = bool('enableJwt', environment !== 'development');
   const config: Config = {
     environment,
     database: resolveDatabase({
@@ -95,9 +113,21 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     },
     auth: {
       // The flag always wins over the environment; only the default depends on it.
-      enableJwt: bool('enableJwt', environment !== 'development'),
-      jwkCertFile: text('jwkCertFile'),
-      jwkCertUrl: text('jwkCertUrl'),
+      enableJwt,
+      keySource: keySource(
+        enableJwt,
+        environment,
+        text('jwkCertFile'),
+        text('jwkCertUrl'),
+        text('oidcIssuerUrl'),
+      ),
+      issuer: text('jwtIssuer') || undefined,
+      audience: text('jwtAudience') || undefined,
+      clockSkewSeconds: duration('jwtClockSkew') / 1000,
+      jwksRefreshIntervalMs: duration('jwksRefreshInterval'),
+      aclFile: text('aclFile') || undefined,
+      enableAuthz: bool('enableAuthz', true),
+      authzPolicyFile: text('authzPolicyFile') || undefined,
     },
     metrics: {
       address: parseHostPort(options.metricsServerBindaddress.flag, text('metricsServerBindaddress')),
@@ -117,10 +147,28 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
 
     logLevel: text('logLevel'),
   };
-  if (config.auth.enableJwt && config.auth.jwkCertFile === '' && config.auth.jwkCertUrl === '') {
-    throw new ConfigError('--enable-jwt needs a key source: set --jwk-cert-file or --jwk-cert-url');
-  }
   return deepFreeze(config);
+}
+
+// Where the keys that sign tokens come from: the first of --jwk-cert-file, --jwk-cert-url and
+// --oidc-issuer-url that is set; in development with none set, the development key of `trex token`.
+function keySource(
+  enableJwt: boolean,
+  environment: Environment,
+  file: string,
+  url: string,
+  issuer: string,
+): KeySource {
+  if (file) return { kind: 'file', path: file };
+  if (url) return { kind: 'url', url };
+  if (issuer) return { kind: 'oidc', issuerUrl: issuer };
+  if (environment === 'development') return { kind: 'development' };
+  if (enableJwt) {
+    throw new ConfigError(
+      '--enable-jwt needs a key source: set --jwk-cert-file, --jwk-cert-url or --oidc-issuer-url',
+    );
+  }
+  return { kind: 'none' };
 }
 
 function readEnvironment(environ: Environ): Environment {

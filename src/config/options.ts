@@ -176,6 +176,62 @@ export const options = {
     help: 'JWKS URL with the keys that sign tokens',
   },
 
+  oidcIssuerUrl: {
+    flag: 'oidc-issuer-url',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'OpenID Connect issuer: its keys are found through /.well-known/openid-configuration',
+  },
+  jwtIssuer: {
+    flag: 'jwt-issuer',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'The `iss` every token must carry (not checked when empty)',
+  },
+  jwtAudience: {
+    flag: 'jwt-audience',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'An `aud` every token must carry (not checked when empty)',
+  },
+  jwtClockSkew: {
+    flag: 'jwt-clock-skew',
+    type: 'duration',
+    commands: serve,
+    default: '30s',
+    help: 'How far the clocks of the identity provider and the service may differ for exp, nbf and iat',
+  },
+  jwksRefreshInterval: {
+    flag: 'jwks-refresh-interval',
+    type: 'duration',
+    commands: serve,
+    default: '30s',
+    help: 'Least time between two fetches of the JWKS when a token names an unknown key',
+  },
+  aclFile: {
+    flag: 'acl-file',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'YAML list of {claim, pattern}: a token must match one entry, else 403',
+  },
+  enableAuthz: {
+    flag: 'enable-authz',
+    type: 'boolean',
+    commands: serve,
+    default: true,
+    help: 'Apply the authorization policy of --authz-policy-file (without a file every caller is allowed)',
+  },
+  authzPolicyFile: {
+    flag: 'authz-policy-file',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'YAML rules granting verbs on Kinds to tokens whose claims match',
+  },
   // Events and controllers
   enableEventNotify: {
     flag: 'enable-event-notify',

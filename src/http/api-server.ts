@@ -2,7 +2,7 @@ import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { VerifyToken } from '../auth/jwt.ts';
+import type { AccessControl } from '../auth/access.ts';
 import { malformedRequest, notFound } from '../errors/catalogue.ts';
 import type { WatchStreams } from '../events/watch.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
@@ -39,7 +39,7 @@ export interface ApiServerDependencies {
   readonly build: BuildInfo;
   readonly kinds: readonly ServedKind[];
   // Absent when JWT authentication is off.
-  readonly verifyToken: VerifyToken | undefined;
+  readonly access: AccessControl | undefined;
   readonly watch: WatchStreams;
 }
 
@@ -90,7 +90,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     if (closing) reply.header('connection', 'close');
     return payload;
   });
-  app.decorateRequest('claims', undefined);
+  app.decorateRequest('account', undefined);
 
   await app.register(fastifyCors, {
     origin: deps.settings.corsAllowedOrigins.length > 0 ? [...deps.settings.corsAllowedOrigins] : false,
@@ -110,10 +110,12 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   await registerOpenApiRoutes(app);
   // Kind routes live in their own scope: only they need a token.
   await app.register(async (scope) => {
-    const verifyToken = deps.verifyToken;
-    if (verifyToken) {
+    const access = deps.access;
+    if (access) {
       scope.addHook('onRequest', async (request) => {
-        request.claims = await verifyToken(request.headers.authorization);
+        request.account = await access.authenticate(request.headers);
+        const { kind, verb } = request.routeOptions.config;
+        if (kind && verb) access.authorize(request.account, kind, verb);
       });
     }
     for (const { kind, service, readOnly } of deps.kinds) {
@@ -157,7 +159,13 @@ function observe(deps: ApiServerDependencies, request: FastifyRequest, reply: Fa
   const status = reply.statusCode;
   deps.metrics.observeRequest(request.method, path, status, reply.elapsedTime / 1000);
   request.log.info(
-    { method: request.method, route: path, status, duration_ms: Math.round(reply.elapsedTime * 100) / 100 },
+    {
+      method: request.method,
+      route: path,
+      status,
+      duration_ms: Math.round(reply.elapsedTime * 100) / 100,
+      username: request.account?.username,
+    },
     'request',
   );
 }

@@ -25,7 +25,6 @@ export function defineResource(
     method: others,
     url,
     schema: { hide: true },
-    config: { public: true },
     handler: async (request) => {
       throw new ApiError('MethodNotAllowed', `Method ${request.method} is not allowed on ${url}`, {
         Allow: allow,

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { KeyStoreObserver } from '../auth/key-store.ts';
 import type { LockObserver } from '../db/advisory-lock.ts';
 import type { ControllerObserver } from '../events/controller-manager.ts';
 import type { EventRecord } from '../events/controllers.ts';
@@ -8,7 +9,7 @@ import type { EventRecord } from '../events/controllers.ts';
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // One registry per process (never prom-client's global one), so tests can run several services at once.
-export class Metrics implements LockObserver, ControllerObserver {
+export class Metrics implements LockObserver, ControllerObserver, KeyStoreObserver {
   readonly registry = new Registry();
   private readonly requestCount = new Counter({
     name: 'api_inbound_request_count',
@@ -56,6 +57,13 @@ export class Metrics implements LockObserver, ControllerObserver {
     registers: [this.registry],
   });
 
+  private readonly jwksFetches = new Counter({
+    name: 'auth_jwks_fetch_count',
+    help: 'Fetches of the JWKS of the identity provider, by result (ok or failed)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }
@@ -69,6 +77,10 @@ export class Metrics implements LockObserver, ControllerObserver {
   lockAcquired(lockType: string, waitedSeconds: number): void {
     this.lockCount.inc({ type: lockType });
     this.lockWait.observe({ type: lockType }, waitedSeconds);
+  }
+
+  jwksFetched(ok: boolean): void {
+    this.jwksFetches.inc({ result: ok ? 'ok' : 'failed' });
   }
 
   eventHandled(event: EventRecord): void {

@@ -352,17 +352,17 @@ describe('flags', () => {
     ['bare --enable-jwt', ['--enable-jwt']],
     ['--enable-jwt=true', ['--enable-jwt=true']],
   ])(
-    '%s without a key source fails with one line about the key source',
+    '%s without a key source fails, outside development, with one line about the key source',
     async (_form, flags) => {
       // The flag comes first, so a bare boolean must not swallow the flag after it.
       const result = await runTrex(['serve', ...flags, ...(await servable())], {
         cwd: temporaryDirectory(),
-        env: cleanEnvironment({ TREX_ENV: 'development' }),
+        env: cleanEnvironment({ TREX_ENV: 'production' }),
         timeoutMs: 20_000,
       });
       expect(result.code).not.toBe(0);
       expect(lines(result.stderr), JSON.stringify(result)).toHaveLength(1);
-      expect(result.stderr).toMatch(/key source|jwk-cert-file|jwk-cert-url/);
+      expect(result.stderr).toMatch(/key source|jwk-cert-file|jwk-cert-url|oidc-issuer-url/);
     },
     60_000,
   );

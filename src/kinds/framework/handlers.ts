@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { callerOf } from '../../auth/caller.ts';
+import '../../auth/claims.ts';
 import { validationFailed } from '../../errors/catalogue.ts';
 import { parseListQuery } from '../../http/list-params.ts';
 import { apiBase } from '../../service-name.ts';
@@ -84,7 +84,7 @@ function idempotencyKey(request: FastifyRequest, kind: KindDefinition): Idempote
   if (typeof key !== 'string' || !idempotencyKeyFormat.test(key)) {
     throw validationFailed('Idempotency-Key must be 1 to 255 visible ASCII characters');
   }
-  return { scope: `${kind.plural}:${callerOf(request)}`, key };
+  return { scope: `${kind.plural}:${request.account?.username ?? ''}`, key };
 }
 
 // Keeps only the requested properties of a presented resource.

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
+import type { Verb } from '../../auth/access-files.ts';
 import { errorResponses } from '../../http/openapi.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
@@ -42,6 +43,19 @@ const idempotencyHeaders = Type.Object({
 });
 const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });
 
+// What the authorization policy decides on, attached to each route.
+export interface KindRouteConfig {
+  readonly kind: string;
+  readonly verb: Verb;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    kind?: string;
+    verb?: Verb;
+  }
+}
+
 export interface KindRouteOptions {
   readonly readOnly?: boolean; // only the GET routes (the events API)
   readonly watch?: WatchHandler;
@@ -55,6 +69,7 @@ export function registerKindRoutes(
   options: KindRouteOptions = {},
 ): void {
   const handlers = kindHandlers(kind, service, options.watch);
+  const access = (verb: Verb): KindRouteConfig => ({ kind: kind.name, verb });
   const collection = kindHref(apiBase, kind);
   const tags = [kind.plural];
   const security = [{ Bearer: [] }];
@@ -74,6 +89,7 @@ export function registerKindRoutes(
           : listQuery,
         response: { 200: ref(`${kind.name}List`), ...errorResponses },
       },
+      config: access('list'),
       handler: handlers.list,
     },
     POST: writable
@@ -86,6 +102,7 @@ export function registerKindRoutes(
             body: ref(`${kind.name}CreateRequest`),
             response: { 201: { ...ref(kind.name), headers: etag }, ...errorResponses },
           },
+          config: access('create'),
           handler: handlers.create,
         }
       : undefined,
@@ -105,6 +122,7 @@ export function registerKindRoutes(
           ...errorResponses,
         },
       },
+      config: access('get'),
       handler: handlers.get,
     },
     PATCH: writable
@@ -118,6 +136,7 @@ export function registerKindRoutes(
             body: ref(`${kind.name}PatchRequest`),
             response: { 200: { ...ref(kind.name), headers: etag }, ...errorResponses },
           },
+          config: access('update'),
           handler: handlers.patch,
         }
       : undefined,
@@ -131,6 +150,7 @@ export function registerKindRoutes(
             headers: ifMatchHeaders,
             response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses },
           },
+          config: access('delete'),
           handler: handlers.delete,
         }
       : undefined,

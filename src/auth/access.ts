@@ -1,0 +1,108 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { parseCookie } from 'cookie';
+import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { ApiError } from '../errors/catalogue.ts';
+import { type AclEntry, loadAcl, loadPolicy, type PolicyRule, type Verb } from './access-files.ts';
+import { type Account, accountFrom, claimMatches } from './claims.ts';
+import { developmentKey } from './dev-key.ts';
+import { createTokenVerifier, unauthenticated } from './jwt.ts';
+import { discoveredJwksUrl, fileKeys, type KeyStoreObserver, RemoteKeyStore } from './key-store.ts';
+
+// rh-trex's browser sessions carry the token in this cookie when there is no Authorization header.
+const tokenCookie = 'cs_jwt';
+
+export interface AccessControl {
+  // The account of a request's token: 401 code 15 without a valid one, 403 code 11 outside the ACL.
+  authenticate(headers: IncomingHttpHeaders): Promise<Account>;
+  // 403 code 4 unless the policy grants `verb` on `kind` to the account.
+  authorize(account: Account, kind: string, verb: Verb): void;
+}
+
+// Authentication, ACL and authorization as configured (SPEC §6); undefined when JWT is off.
+export async function createAccessControl(
+  auth: Config['auth'],
+  observer: KeyStoreObserver,
+  logger: Logger,
+): Promise<AccessControl | undefined> {
+  if (!auth.enableJwt) return undefined;
+  const verify = createTokenVerifier({
+    getKey: await keysOf(auth, observer, logger),
+    issuer: auth.issuer,
+    audience: auth.audience,
+    clockSkewSeconds: auth.clockSkewSeconds,
+  });
+  const acl = auth.aclFile ? loadAcl(auth.aclFile) : undefined;
+  const policy = auth.enableAuthz && auth.authzPolicyFile ? loadPolicy(auth.authzPolicyFile) : undefined;
+  return {
+    authenticate: async (headers) => {
+      const account = accountFrom(await verify(tokenOf(headers)));
+      if (acl && !aclAdmits(acl, account)) {
+        throw new ApiError(
+          'Unauthorized',
+          `Account '${account.username}' is not allowed to use this service`,
+        );
+      }
+      return account;
+    },
+    authorize: (account, kind, verb) => {
+      if (policy && !policyGrants(policy, account, kind, verb)) {
+        throw new ApiError('Forbidden', `Account '${account.username}' may not ${verb} ${kind}`);
+      }
+    },
+  };
+}
+
+async function keysOf(
+  auth: Config['auth'],
+  observer: KeyStoreObserver,
+  logger: Logger,
+): Promise<JWTVerifyGetKey> {
+  const source = auth.keySource;
+  switch (source.kind) {
+    case 'file':
+      return fileKeys(source.path);
+    case 'url':
+      return new RemoteKeyStore(async () => source.url, auth.jwksRefreshIntervalMs, observer, logger).getKey;
+    case 'oidc':
+      return new RemoteKeyStore(
+        discoveredJwksUrl(source.issuerUrl),
+        auth.jwksRefreshIntervalMs,
+        observer,
+        logger,
+      ).getKey;
+    case 'development': {
+      logger.warn('JWT authentication trusts the development key of `trex token` (development only)');
+      return createLocalJWKSet((await developmentKey()).jwks);
+    }
+    case 'none':
+      throw new Error('JWT authentication is on without a key source');
+  }
+}
+
+// `Authorization: Bearer <jwt>` (the scheme in any case), else the cs_jwt cookie.
+function tokenOf(headers: IncomingHttpHeaders): string {
+  const authorization = headers.authorization;
+  if (authorization) {
+    const match = /^bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match?.[1]) throw unauthenticated('malformed Authorization header: expected "Bearer <token>"');
+    return match[1];
+  }
+  const cookie = headers.cookie ? parseCookie(headers.cookie)[tokenCookie] : undefined;
+  if (cookie) return cookie;
+  throw unauthenticated('missing Authorization header');
+}
+
+function aclAdmits(acl: readonly AclEntry[], account: Account): boolean {
+  return acl.some((entry) => claimMatches(account.claims, entry.claim, entry.pattern));
+}
+
+function policyGrants(policy: readonly PolicyRule[], account: Account, kind: string, verb: Verb): boolean {
+  return policy.some(
+    (rule) =>
+      (rule.kinds.includes('*') || rule.kinds.includes(kind)) &&
+      (rule.verbs.includes('*') || rule.verbs.includes(verb)) &&
+      (rule.claim === undefined || claimMatches(account.claims, rule.claim, rule.pattern)),
+  );
+}
