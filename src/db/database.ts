@@ -13,6 +13,7 @@ export interface EventTable {
   last_error: string | null;
   next_attempt_at: Date | null;
   failed_at: Date | null;
+  object: string | null; // jsonb, sent as JSON text
   txid: Generated<string>;
   seq: Generated<string>;
 }

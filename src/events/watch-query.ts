@@ -3,8 +3,8 @@ import type { Db } from '../db/database.ts';
 import type { EventType } from './event-store.ts';
 
 // A position in the stream of one source's events: events are totally ordered by (txid, seq), and only
-// events of transactions older than every transaction still running are read, so nothing can later
-// appear before a position already passed. `before` (a pg_snapshot) hides events that were already
+// events of transactions older than every transaction still running in this database are read, so
+// nothing can later appear before a position already passed. `before` (a pg_snapshot) hides events that were already
 // visible when a new watch opened: a new watch starts at the present.
 export interface StreamPosition {
   readonly txid: string;
@@ -17,7 +17,7 @@ export interface StreamEvent {
   readonly eventType: EventType;
   readonly position: StreamPosition;
   readonly matches: boolean; // whether the resource passes the watch's search
-  readonly row: Record<string, unknown>; // the resource's row as it is now (soft-deleted rows included)
+  readonly row: Record<string, unknown>; // the resource's row as the change left it
 }
 
 export async function presentPosition(db: Db): Promise<StreamPosition> {
@@ -42,6 +42,11 @@ export async function positionOf(
   return rows[0];
 }
 
+// Events after a position, in stream order, up to the stable bound: the oldest transaction still
+// running in this database (transactions of other databases on the server cannot write our events), or
+// the snapshot's xmax when none runs. Each comes with the resource as its change left it (the event's
+// `object`; for events written without one, the current row), aliased as the table so that a compiled
+// search applies to it.
 export async function eventsAfter(
   db: Db,
   source: string,
@@ -53,6 +58,7 @@ export async function eventsAfter(
   const hidden = after.before
     ? sql`and not pg_visible_in_snapshot(e.txid, ${after.before}::pg_snapshot)`
     : sql``;
+  const resource = sql.table(table);
   const { rows } = await sql<
     {
       event_id: string;
@@ -62,12 +68,28 @@ export async function eventsAfter(
       matches: boolean;
     } & Record<string, unknown>
   >`
+    with snapshot as (select pg_current_snapshot() as s),
+    elsewhere as (
+      select backend_xid::text::bigint as xid from pg_stat_activity
+      where datname is distinct from current_database() and backend_xid is not null
+    ),
+    bound as (
+      select coalesce(
+        (select min(x) from snapshot, pg_snapshot_xip(snapshot.s) as x
+          where (x::text::bigint % 4294967296) not in (select xid from elsewhere)),
+        (select pg_snapshot_xmax(s) from snapshot)
+      ) as txid
+    )
     select e.id as event_id, e.event_type, e.txid::text as event_txid, e.seq::text as event_seq,
-      ${search ?? sql<SqlBool>`true`} as matches, ${sql.table(table)}.*
-    from events e join ${sql.table(table)} on ${sql.ref(`${table}.id`)} = e.source_id
+      ${search ?? sql<SqlBool>`true`} as matches, ${resource}.*
+    from bound, events e
+      cross join lateral jsonb_populate_record(
+        null::${resource},
+        coalesce(e.object, (select to_jsonb(current_row) from ${resource} current_row where current_row.id = e.source_id))
+      ) as ${resource}
     where e.source = ${source}
       and (e.txid, e.seq) > (${after.txid}::xid8, ${after.seq}::bigint)
-      and e.txid < pg_snapshot_xmin(pg_current_snapshot())
+      and e.txid < bound.txid
       ${hidden}
     order by e.txid, e.seq
     limit ${limit}`.execute(db);

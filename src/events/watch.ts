@@ -100,8 +100,7 @@ export class WatchStreams {
           const room = raw.write(
             `id: ${event.id}\nevent: ${changeTypes[event.eventType]}\ndata: ${data}\n\n`,
           );
-          if (!room && !closed)
-            await new Promise((resolve) => raw.once('drain', resolve).once('close', resolve));
+          if (!room && !closed) await drainedOrClosed(raw);
         }
         if (events.length === batchSize) wanted = true; // more are waiting
       } catch (error) {
@@ -114,4 +113,17 @@ export class WatchStreams {
   closeAll(): void {
     for (const raw of this.open) raw.end();
   }
+}
+
+// Resolves when the client has taken what was written, or has gone; leaves no listener behind.
+function drainedOrClosed(raw: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      raw.off('drain', done);
+      raw.off('close', done);
+      resolve();
+    };
+    raw.on('drain', done);
+    raw.on('close', done);
+  });
 }

@@ -20,6 +20,8 @@ export const createEvents: NamedMigration = {
         last_error text,
         next_attempt_at timestamptz(3),
         failed_at timestamptz(3),
+        -- The resource as the change left it; null for events written without one (rh-trex's columns only).
+        object jsonb,
         -- The writing transaction and the insert order: watch streams deliver events in (txid, seq)
         -- order once every older transaction has ended, so a resumed stream has no gap and no duplicate.
         txid xid8 not null default pg_current_xact_id(),

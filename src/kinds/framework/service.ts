@@ -108,6 +108,7 @@ export class KindService {
           source: this.kind.eventSource,
           sourceId: id,
           eventType,
+          object: result.row,
         });
       }
       return result;
