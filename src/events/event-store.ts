@@ -8,7 +8,7 @@ export interface NewEvent {
   readonly eventType: EventType;
   // The resource's row as this change left it (for a delete, as it was last), so readers of the event
   // (watch streams) see the state of each change, not only the latest one.
-  readonly object: Record<string, unknown>;
+  readonly object?: Record<string, unknown>;
 }
 
 // The events table is an outbox: written in the same transaction as the change it describes.
@@ -20,7 +20,7 @@ export async function recordEvent(trx: Tx, id: string, now: Date, event: NewEven
       source: event.source,
       source_id: event.sourceId,
       event_type: event.eventType,
-      object: JSON.stringify(event.object),
+      object: event.object === undefined ? null : JSON.stringify(event.object),
       created_at: now,
       updated_at: now,
     })
