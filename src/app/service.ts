@@ -39,8 +39,10 @@ export async function startService(
   overrides: Overrides = {},
 ): Promise<RunningService> {
   const newId = overrides.newId ?? (() => KSUID.randomSync().string);
-  const database = await connectDatabase(config, logger);
   const metrics = new Metrics();
+  // Before any connection is opened: a broken ACL or policy file stops the start with nothing to undo.
+  const access = await createAccessControl(config.auth, metrics, logger);
+  const database = await connectDatabase(config, logger);
   metrics.watchPool(database.pool);
 
   const deps: ServiceDependencies = {
@@ -70,7 +72,7 @@ export async function startService(
       { kind: eventKind, service: events.eventService, readOnly: true },
     ],
     watch: events.watch,
-    access: await createAccessControl(config.auth, metrics, logger),
+    access,
   });
   const health = buildHealthServer({
     logger,

@@ -32,7 +32,7 @@ export class RemoteKeyStore {
   ) {}
 
   readonly getKey: JWTVerifyGetKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
-    if (!this.keys) await this.refresh();
+    if (!this.keys && Date.now() - this.lastFetch >= this.refreshIntervalMs) await this.refresh();
     try {
       return await this.resolve(header, token);
     } catch (error) {
@@ -47,7 +47,8 @@ export class RemoteKeyStore {
   };
 
   private async resolve(header: JWSHeaderParameters, token: FlattenedJWSInput): ReturnType<KeyResolver> {
-    if (!this.keys) throw new errors.JWKSNoMatchingKey();
+    // Not a JOSE error: the token may be fine, the keys are what is missing.
+    if (!this.keys) throw new Error('signing keys are unavailable');
     return await this.keys(header, token);
   }
 

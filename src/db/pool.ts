@@ -26,8 +26,12 @@ export function openDatabase(settings: PoolSettings, logger: Logger): DatabaseHa
     idleTimeoutMillis: 30_000,
     application_name: 'trex',
   });
-  // An idle client losing its server (restart, pg_terminate_backend) must not crash the process.
+  // A connection losing its server (restart, pg_terminate_backend) must not crash the process: the pool
+  // reports idle ones, and a checked-out one also emits on itself, where nothing else listens.
   pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.warn({ err: error }, 'database connection failed'));
+  });
   const db = new Kysely<Database>({
     dialect: new PostgresDialect({ pool }),
     log: settings.debug

@@ -104,10 +104,14 @@ export class ControllerManager {
   private async drain(): Promise<void> {
     try {
       await this.deps.db.connection().execute(async (connection) => {
+        // Pages through due events; events other workers hold are skipped, so a free worker is never
+        // stuck behind a page of busy ones. After handling any, it starts again from the oldest.
+        let after: EventRecord | undefined;
         while (!this.stopped) {
-          this.wakeRequested = false;
+          if (!after) this.wakeRequested = false;
+          const candidates = await dueEvents(connection, candidatesPerLook, after);
           let processed = false;
-          for (const candidate of await dueEvents(connection, candidatesPerLook)) {
+          for (const candidate of candidates) {
             if (this.stopped) break;
             if (!(await tryClaimEvent(connection, candidate.id))) continue;
             try {
@@ -120,7 +124,10 @@ export class ControllerManager {
               await releaseEvent(connection, candidate.id);
             }
           }
-          if (!processed && !this.wakeRequested) return;
+          if (processed) after = undefined;
+          else if (candidates.length === candidatesPerLook) after = candidates.at(-1);
+          else if (this.wakeRequested) after = undefined;
+          else return;
         }
       });
     } catch (error) {

@@ -27,10 +27,14 @@ function toRecord(row: EventColumns): EventRecord {
   };
 }
 
-// The oldest events due for processing. Candidates only: another process may be handling one.
-export async function dueEvents(db: Db, limit: number): Promise<EventRecord[]> {
+// A page of the oldest events due for processing, after `after` (the last event of the previous page).
+// Candidates only: another process may be handling one.
+export async function dueEvents(db: Db, limit: number, after?: EventRecord): Promise<EventRecord[]> {
+  const next = after
+    ? sql`and (created_at, id) > (select created_at, id from events where id = ${after.id})`
+    : sql``;
   const { rows } = await sql<EventColumns>`
-    select id, source, source_id, event_type, attempts from events where ${dueCondition}
+    select id, source, source_id, event_type, attempts from events where ${dueCondition} ${next}
     order by created_at, id limit ${limit}`.execute(db);
   return rows.map(toRecord);
 }

@@ -133,21 +133,32 @@ describe('enable-jwt', () => {
 
   it('needs a key source once it is on, outside development', () => {
     const production = { TREX_ENV: 'production' };
-    const bare = configError(() => loadConfig('serve', { dbUrl: complete.dbUrl, enableJwt: true }, production));
+    const bare = configError(() =>
+      loadConfig('serve', { dbUrl: complete.dbUrl, enableJwt: true }, production),
+    );
     expect(bare.message).toMatch(/jwk-cert-file|jwk-cert-url|oidc-issuer-url|key source/);
     configError(() => loadConfig('serve', { dbUrl: complete.dbUrl }, production));
-    const withUrl = loadConfig('serve', { enableJwt: true, jwkCertUrl: 'https://sso.example/certs' }, {}).auth;
+    const withUrl = loadConfig(
+      'serve',
+      { enableJwt: true, jwkCertUrl: 'https://sso.example/certs' },
+      {},
+    ).auth;
     expect(withUrl.keySource).toEqual({ kind: 'url', url: 'https://sso.example/certs' });
   });
 
   it('takes the key source in order: file, then URL, then OIDC issuer, then the development key', () => {
     const source = (flags: Record<string, string | boolean>) =>
       loadConfig('serve', { enableJwt: true, ...flags }, {}).auth.keySource;
-    expect(source({ jwkCertFile: 'k.json', jwkCertUrl: 'https://a/jwks', oidcIssuerUrl: 'https://a' })).toEqual({
+    expect(
+      source({ jwkCertFile: 'k.json', jwkCertUrl: 'https://a/jwks', oidcIssuerUrl: 'https://a' }),
+    ).toEqual({
       kind: 'file',
       path: 'k.json',
     });
-    expect(source({ jwkCertUrl: 'https://a/jwks', oidcIssuerUrl: 'https://a' })).toEqual({ kind: 'url', url: 'https://a/jwks' });
+    expect(source({ jwkCertUrl: 'https://a/jwks', oidcIssuerUrl: 'https://a' })).toEqual({
+      kind: 'url',
+      url: 'https://a/jwks',
+    });
     expect(source({ oidcIssuerUrl: 'https://a' })).toEqual({ kind: 'oidc', issuerUrl: 'https://a' });
     expect(source({})).toEqual({ kind: 'development' });
   });
