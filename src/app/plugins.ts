@@ -5,11 +5,11 @@ import { createIdempotencyKeys } from '../kinds/framework/migrations/20261125140
 import type { KindPlugin } from '../kinds/framework/plugin.ts';
 
 // The Kinds this service serves, in one explicit list (no registration by import side effect).
+// `trex generate` adds each new Kind's import and entry here.
 export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
 
 export const migrations: readonly NamedMigration[] = [
   createEvents,
   createIdempotencyKeys,
-
   ...plugins.flatMap((plugin) => plugin.migrations),
 ].sort((a, b) => a.id.localeCompare(b.id));

@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/errors.ts';
+import { GeneratorError } from '../generator/errors.ts';
 import { serviceName } from '../service-name.ts';
+import { cloneCommand } from './clone.ts';
+import { generateCommand } from './generate.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 import { tokenCommand } from './token.ts';
@@ -10,6 +13,8 @@ program.showHelpAfterError();
 serveCommand(program);
 migrateCommand(program);
 tokenCommand(program);
+generateCommand(program);
+cloneCommand(program);
 
 // Every failure is one clear line and a non-zero exit; details are in the logs.
 try {
@@ -17,5 +22,5 @@ try {
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`trex: ${message}\n`);
-  process.exit(error instanceof ConfigError ? 2 : 1);
+  process.exit(error instanceof ConfigError || error instanceof GeneratorError ? 2 : 1);
 }
