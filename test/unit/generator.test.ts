@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { renamed } from '../../src/generator/clone.ts';
+import { GeneratorError } from '../../src/generator/errors.ts';
+import { parseFieldSpecs } from '../../src/generator/field-spec.ts';
+import { kindNames } from '../../src/generator/names.ts';
+import { addPluginEntry } from '../../src/generator/plugin-list.ts';
+import { schemaChange } from '../../src/generator/schema-change.ts';
+
+const refusal = (run: () => unknown): string => {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(GeneratorError);
+    const message = (error as Error).message;
+    expect(message).not.toContain('\n');
+    return message;
+  }
+  throw new Error('expected a GeneratorError');
+};
+
+describe('kind names', () => {
+  it.each([
+    ['Box', 'boxes', 'box', 'Boxes'],
+    ['FizzBuzz', 'fizz_buzzes', 'fizzBuzz', 'FizzBuzzes'],
+    ['Person', 'people', 'person', 'People'],
+    ['Dinosaur', 'dinosaurs', 'dinosaur', 'Dinosaurs'],
+    ['Category', 'categories', 'category', 'Categories'],
+    ['HttpRoute', 'http_routes', 'httpRoute', 'HttpRoutes'],
+  ])('%s → /%s', (name, plural, camel, eventSource) => {
+    expect(kindNames(name)).toEqual({ name, plural, camel, eventSource });
+  });
+
+  it.each(['rocket', 'Fizz_Buzz', 'Rocket!', '', '9Lives', 'Event', 'Error'])('refuses %j', (name) => {
+    expect(refusal(() => kindNames(name))).toMatch(/--kind/);
+  });
+});
+
+describe('field lists', () => {
+  it('reads name:type[:required|:optional], optional by default', () => {
+    expect(parseFieldSpecs('name:string:required, fuel:float,launched_at:time:optional')).toEqual([
+      { name: 'name', type: 'string', required: true },
+      { name: 'fuel', type: 'float', required: false },
+      { name: 'launched_at', type: 'time', required: false },
+    ]);
+  });
+
+  it.each([
+    ['a:strin', /unknown type 'strin'/],
+    ['id:string', /reserved/],
+    ['created_at:time', /reserved/],
+    ['a:string,a:int', /given twice/],
+    ['A:string', /snake_case/],
+    ['a-b:string', /snake_case/],
+    ['a:string:maybe', /expected name:type/],
+    ['a', /unknown type ''/],
+  ])('refuses %j in one line', (spec, reason) => {
+    expect(refusal(() => parseFieldSpecs(spec))).toMatch(reason);
+  });
+});
+
+describe('schema changes', () => {
+  const before = parseFieldSpecs('name:string:required,fuel:float,mass:int64,crew:int:required');
+
+  it('adds, relaxes and keeps without loss', () => {
+    const after = parseFieldSpecs(
+      'name:string:required,fuel:float,mass:int64,crew:int,launched:bool:required,note:string',
+    );
+    expect(schemaChange('rockets', before, after)).toEqual({
+      statements: [
+        'alter table rockets alter column crew drop not null',
+        'alter table rockets add column launched boolean not null default false',
+        'alter table rockets alter column launched drop default',
+        'alter table rockets add column note text',
+      ],
+      losses: [],
+    });
+  });
+
+  it('names every loss: a dropped field, a new type, a field made required', () => {
+    const after = parseFieldSpecs('name:string:required,fuel:float:required,mass:string');
+    const { statements, losses } = schemaChange('rockets', before, after);
+    expect(statements).toEqual([
+      'update rockets set fuel = 0 where fuel is null',
+      'alter table rockets alter column fuel set not null',
+      'alter table rockets drop column mass',
+      'alter table rockets add column mass text',
+      'alter table rockets drop column crew',
+    ]);
+    expect(losses).toHaveLength(3);
+    expect(losses.join(' ')).toMatch(/fuel.*mass.*crew/);
+  });
+
+  it('is empty when nothing changed', () => {
+    expect(schemaChange('rockets', before, before)).toEqual({ statements: [], losses: [] });
+  });
+});
+
+describe('the plugin list', () => {
+  const source = `import type { KindPlugin } from '../kinds/framework/plugin.ts';
+import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
+
+export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
+`;
+
+  it('gains the import and the entry once', () => {
+    const once = addPluginEntry(source, kindNames('FizzBuzz'));
+    expect(once).toContain("import { fizzBuzzPlugin } from '../kinds/fizz_buzzes/plugin.ts';\n");
+    expect(once).toContain('= [dinosaurPlugin, fizzBuzzPlugin];');
+    expect(addPluginEntry(once, kindNames('FizzBuzz'))).toBe(once);
+  });
+
+  it('refuses a file without the list', () => {
+    expect(refusal(() => addPluginEntry('export const x = 1;\n', kindNames('Box')))).toMatch(
+      /plugin list|plugins/,
+    );
+  });
+});
+
+describe('clone renaming', () => {
+  it('renames the API root, the error codes and the name literals, and keeps mentions of rh-trex', () => {
+    const text = [
+      "export const serviceName = 'rh-trex';",
+      '"name": "rh-trex",',
+      'curl localhost:8000/api/rh-trex/v1/dinosaurs',
+      `code: 'rh-trex-7', \`rh-trex-\${code}\`, rh-trex-N`,
+      'the rh-trex API and the rh-trex service',
+      "modelled on Red Hat's rh-trex (Go); rh-trex's k6 script; github.com/openshift-online/rh-trex",
+    ].join('\n');
+    expect(renamed(text, 'my-service')).toBe(
+      [
+        "export const serviceName = 'my-service';",
+        '"name": "my-service",',
+        'curl localhost:8000/api/my-service/v1/dinosaurs',
+        `code: 'my-service-7', \`my-service-\${code}\`, my-service-N`,
+        'the my-service API and the my-service service',
+        "modelled on Red Hat's rh-trex (Go); rh-trex's k6 script; github.com/openshift-online/rh-trex",
+      ].join('\n'),
+    );
+  });
+});
