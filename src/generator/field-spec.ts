@@ -10,6 +10,20 @@ export interface FieldSpec {
 const types: readonly FieldType[] = ['string', 'int', 'int64', 'float', 'bool', 'time'];
 // Names every resource has already, and words that would shadow the service's own columns.
 const reserved = new Set(['id', 'kind', 'href', 'created_at', 'updated_at', 'deleted_at']);
+// Words of the search language: a field so named could not be searched by its plain name.
+const searchKeywords = new Set([
+  'and',
+  'or',
+  'not',
+  'like',
+  'ilike',
+  'in',
+  'is',
+  'null',
+  'between',
+  'true',
+  'false',
+]);
 
 // `name:string:required,count:int,...` (SPEC §10); fields are optional unless `:required`.
 export function parseFieldSpecs(text: string): FieldSpec[] {
@@ -35,6 +49,9 @@ function parseFieldSpec(item: string): FieldSpec {
   }
   if (reserved.has(name))
     throw new GeneratorError(`field '${name}' is reserved: every resource has it already`);
+  if (searchKeywords.has(name)) {
+    throw new GeneratorError(`field '${name}' is a word of the search language: choose another name`);
+  }
   if (!(types as readonly string[]).includes(type)) {
     throw new GeneratorError(`field '${name}' has unknown type '${type}': use one of ${types.join(', ')}`);
   }

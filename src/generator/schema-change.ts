@@ -7,7 +7,7 @@ export interface SchemaChange {
   readonly losses: readonly string[];
 }
 
-// What a new existing row gets when a required column is added, or a column becomes required.
+// What an existing row gets when a required column is added, or a column becomes required.
 const zeroValues: Readonly<Record<FieldType, string>> = {
   string: "''",
   int: '0',
@@ -17,47 +17,46 @@ const zeroValues: Readonly<Record<FieldType, string>> = {
   time: "'epoch'",
 };
 
-// The ALTER TABLE statements that take a Kind's table from one field list to another.
+// The ALTER TABLE statements that take a Kind's table from one field list to another. Names are quoted,
+// so a field may be called `order` or `user`.
 export function schemaChange(
-  table: string,
+  plural: string,
   before: readonly FieldSpec[],
   after: readonly FieldSpec[],
 ): SchemaChange {
   const statements: string[] = [];
   const losses: string[] = [];
-  const old = new Map(before.map((field) => [field.name, field]));
+  const alter = `alter table "${plural}"`;
   const next = new Map(after.map((field) => [field.name, field]));
-  const add = (field: FieldSpec): void => {
-    if (field.required) {
+  const add = ({ name, type, required }: FieldSpec): void => {
+    if (required) {
       // Existing rows need a value: they get the type's zero, then the default is dropped again.
-      statements.push(
-        `alter table ${table} add column ${field.name} ${sqlTypes[field.type]} not null default ${zeroValues[field.type]}`,
-      );
-      statements.push(`alter table ${table} alter column ${field.name} drop default`);
+      statements.push(`${alter} add column "${name}" ${sqlTypes[type]} not null default ${zeroValues[type]}`);
+      statements.push(`${alter} alter column "${name}" drop default`);
     } else {
-      statements.push(`alter table ${table} add column ${field.name} ${sqlTypes[field.type]}`);
+      statements.push(`${alter} add column "${name}" ${sqlTypes[type]}`);
     }
   };
 
   for (const field of before) {
-    const replacement = next.get(field.name);
+    const { name, type } = field;
+    const replacement = next.get(name);
     if (!replacement) {
-      statements.push(`alter table ${table} drop column ${field.name}`);
-      losses.push(`dropping field '${field.name}' deletes its values`);
-    } else if (replacement.type !== field.type) {
-      statements.push(`alter table ${table} drop column ${field.name}`);
+      statements.push(`${alter} drop column "${name}"`);
+      losses.push(`dropping field '${name}' deletes its values`);
+    } else if (replacement.type !== type) {
+      statements.push(`${alter} drop column "${name}"`);
       add(replacement);
-      losses.push(`changing '${field.name}' from ${field.type} to ${replacement.type} deletes its values`);
+      losses.push(`changing '${name}' from ${type} to ${replacement.type} deletes its values`);
     } else if (replacement.required && !field.required) {
-      statements.push(
-        `update ${table} set ${field.name} = ${zeroValues[field.type]} where ${field.name} is null`,
-      );
-      statements.push(`alter table ${table} alter column ${field.name} set not null`);
-      losses.push(`making '${field.name}' required replaces its null values with ${zeroValues[field.type]}`);
+      statements.push(`update "${plural}" set "${name}" = ${zeroValues[type]} where "${name}" is null`);
+      statements.push(`${alter} alter column "${name}" set not null`);
+      losses.push(`making '${name}' required replaces its null values with ${zeroValues[type]}`);
     } else if (!replacement.required && field.required) {
-      statements.push(`alter table ${table} alter column ${field.name} drop not null`);
+      statements.push(`${alter} alter column "${name}" drop not null`);
     }
   }
+  const old = new Set(before.map((field) => field.name));
   for (const field of after) if (!old.has(field.name)) add(field);
   return { statements, losses };
 }

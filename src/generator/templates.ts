@@ -70,19 +70,20 @@ export function ${names.camel}Controllers(service: KindService, logger: Logger):
 }
 
 export function createMigrationFile(names: KindNames, id: string, fields: readonly FieldSpec[]): string {
+  // Names are quoted, so a field may be called `order` or `user`.
   const columns = fields.map(
-    ({ name, type, required }) => `        ${name} ${sqlTypes[type]}${required ? ' not null' : ''},`,
+    ({ name, type, required }) => `        "${name}" ${sqlTypes[type]}${required ? ' not null' : ''},`,
   );
   return migrationModule(id, [
     `
-      create table ${names.plural} (
+      create table "${names.plural}" (
         id text primary key,
 ${columns.join('\n')}
         created_at timestamptz(3) not null,
         updated_at timestamptz(3) not null,
         deleted_at timestamptz(3)
       )`,
-    `create index ${names.plural}_live_order on ${names.plural} (created_at, id) where deleted_at is null`,
+    `create index "${names.plural}_live_order" on "${names.plural}" (created_at, id) where deleted_at is null`,
   ]);
 }
 

@@ -5,6 +5,7 @@ import { parseFieldSpecs } from '../../src/generator/field-spec.ts';
 import { kindNames } from '../../src/generator/names.ts';
 import { addPluginEntry } from '../../src/generator/plugin-list.ts';
 import { schemaChange } from '../../src/generator/schema-change.ts';
+import { serviceName } from '../../src/service-name.ts';
 
 const refusal = (run: () => unknown): string => {
   try {
@@ -53,6 +54,8 @@ describe('field lists', () => {
     ['a-b:string', /snake_case/],
     ['a:string:maybe', /expected name:type/],
     ['a', /unknown type ''/],
+    ['between:int', /search language/],
+    ['null:string', /search language/],
   ])('refuses %j in one line', (spec, reason) => {
     expect(refusal(() => parseFieldSpecs(spec))).toMatch(reason);
   });
@@ -67,10 +70,10 @@ describe('schema changes', () => {
     );
     expect(schemaChange('rockets', before, after)).toEqual({
       statements: [
-        'alter table rockets alter column crew drop not null',
-        'alter table rockets add column launched boolean not null default false',
-        'alter table rockets alter column launched drop default',
-        'alter table rockets add column note text',
+        'alter table "rockets" alter column "crew" drop not null',
+        'alter table "rockets" add column "launched" boolean not null default false',
+        'alter table "rockets" alter column "launched" drop default',
+        'alter table "rockets" add column "note" text',
       ],
       losses: [],
     });
@@ -80,11 +83,11 @@ describe('schema changes', () => {
     const after = parseFieldSpecs('name:string:required,fuel:float:required,mass:string');
     const { statements, losses } = schemaChange('rockets', before, after);
     expect(statements).toEqual([
-      'update rockets set fuel = 0 where fuel is null',
-      'alter table rockets alter column fuel set not null',
-      'alter table rockets drop column mass',
-      'alter table rockets add column mass text',
-      'alter table rockets drop column crew',
+      'update "rockets" set "fuel" = 0 where "fuel" is null',
+      'alter table "rockets" alter column "fuel" set not null',
+      'alter table "rockets" drop column "mass"',
+      'alter table "rockets" add column "mass" text',
+      'alter table "rockets" drop column "crew"',
     ]);
     expect(losses).toHaveLength(3);
     expect(losses.join(' ')).toMatch(/fuel.*mass.*crew/);
@@ -117,24 +120,18 @@ export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
 });
 
 describe('clone renaming', () => {
+  // Written from serviceName, so the test holds in a clone too, where the name is already another.
+  const old = serviceName;
+  const lines = (name: string): string[] => [
+    `export const serviceName = '${name}';`,
+    `"name": "${name}",`,
+    `curl localhost:8000/api/${name}/v1/dinosaurs`,
+    `code: '${name}-7', \`${name}-$\{code}\`, ${name}-N`,
+    `the ${name} API and the ${name} service`,
+    "modelled on Red Hat's rh-trex (Go); rh-trex's k6 script; github.com/openshift-online/rh-trex",
+  ];
+
   it('renames the API root, the error codes and the name literals, and keeps mentions of rh-trex', () => {
-    const text = [
-      "export const serviceName = 'rh-trex';",
-      '"name": "rh-trex",',
-      'curl localhost:8000/api/rh-trex/v1/dinosaurs',
-      `code: 'rh-trex-7', \`rh-trex-\${code}\`, rh-trex-N`,
-      'the rh-trex API and the rh-trex service',
-      "modelled on Red Hat's rh-trex (Go); rh-trex's k6 script; github.com/openshift-online/rh-trex",
-    ].join('\n');
-    expect(renamed(text, 'my-service')).toBe(
-      [
-        "export const serviceName = 'my-service';",
-        '"name": "my-service",',
-        'curl localhost:8000/api/my-service/v1/dinosaurs',
-        `code: 'my-service-7', \`my-service-\${code}\`, my-service-N`,
-        'the my-service API and the my-service service',
-        "modelled on Red Hat's rh-trex (Go); rh-trex's k6 script; github.com/openshift-online/rh-trex",
-      ].join('\n'),
-    );
+    expect(renamed(lines(old).join('\n'), 'new-service')).toBe(lines('new-service').join('\n'));
   });
 });
