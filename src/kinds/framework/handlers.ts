@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import '../../auth/claims.ts';
 import { validationFailed } from '../../errors/catalogue.ts';
 import { parseListQuery } from '../../http/list-params.ts';
 import { apiBase } from '../../service-name.ts';
