@@ -32,6 +32,7 @@ export interface Config {
     readonly readTimeoutMs: number;
     readonly writeTimeoutMs: number;
     readonly bodyLimit: number;
+    readonly headerLimit: number;
     readonly corsAllowedOrigins: readonly string[];
   };
   readonly auth: {
@@ -109,6 +110,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       readTimeoutMs: duration('httpReadTimeout'),
       writeTimeoutMs: duration('httpWriteTimeout'),
       bodyLimit: integer('httpBodyLimit'),
+      headerLimit: integer('httpHeaderLimit'),
       corsAllowedOrigins: list('corsAllowedOrigins'),
     },
     auth: {

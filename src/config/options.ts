@@ -139,6 +139,13 @@ export const options = {
     default: 1_048_576,
     help: 'Largest accepted request body in bytes; larger bodies get 413',
   },
+  httpHeaderLimit: {
+    flag: 'http-header-limit',
+    type: 'int',
+    commands: serve,
+    default: 16_384,
+    help: 'Largest accepted request line and headers in bytes; larger ones get 400',
+  },
   corsAllowedOrigins: {
     flag: 'cors-allowed-origins',
     type: 'list',

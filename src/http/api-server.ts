@@ -20,6 +20,7 @@ import { serverLogging } from './server-logging.ts';
 
 export interface ApiServerSettings {
   readonly bodyLimit: number;
+  readonly headerLimit: number;
   readonly readTimeoutMs: number;
   readonly writeTimeoutMs: number;
   readonly corsAllowedOrigins: readonly string[];
@@ -45,6 +46,15 @@ export interface ApiServerDependencies {
 
 const jsonTypes = ['application/json', 'application/merge-patch+json'];
 
+// Headers that suit an API: no content sniffing, no framing, no referrer, and answers kept by no shared
+// cache and revalidated with their ETag. (No Content-Security-Policy: the docs page runs scripts.)
+const securityHeaders = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'private, no-cache',
+};
+
 // The API server: the generic edge (operation id, CORS, compression, body parsing, errors, logs,
 // metrics, authentication) around the metadata routes and every Kind's routes.
 export async function buildApiServer(deps: ApiServerDependencies): Promise<FastifyInstance> {
@@ -52,8 +62,16 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     ...serverLogging(deps.logger),
     genReqId: (request) => operationIdFor(request, deps.newId),
     bodyLimit: deps.settings.bodyLimit,
+    // --http-read-timeout bounds receiving a whole request (headers and body), so a slow client cannot
+    // hold a connection; Node checks it every connectionsCheckingInterval. --http-write-timeout closes a
+    // connection left inactive that long, a response included.
     requestTimeout: deps.settings.readTimeoutMs,
     connectionTimeout: deps.settings.writeTimeoutMs,
+    http: {
+      headersTimeout: deps.settings.readTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, deps.settings.readTimeoutMs / 2)),
+      maxHeaderSize: deps.settings.headerLimit,
+    },
     return503OnClosing: false,
     clientErrorHandler: clientErrorHandler(deps.newId),
     // Errors Fastify raises before routing (a URL that does not decode) get the Error body too.
@@ -89,6 +107,9 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   app.addHook('onSend', async (_request, reply, payload) => {
     if (closing) reply.header('connection', 'close');
     return payload;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(securityHeaders);
   });
   app.decorateRequest('account', undefined);
 
