@@ -17,19 +17,24 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<C
       ? await startEmbeddedPostgres(config.database.dir, logger)
       : undefined;
   const url = config.database.kind === 'url' ? config.database.url : (embedded?.url ?? '');
-  const handle = openDatabase(
-    {
-      url,
-      maxConnections: config.db.maxConnections,
-      acquireTimeoutMs: config.db.acquireTimeoutMs,
-      debug: config.db.debug,
-    },
-    logger,
-  );
+  const settings = {
+    url,
+    maxConnections: config.db.maxConnections,
+    acquireTimeoutMs: config.db.acquireTimeoutMs,
+    queryTimeoutMs: config.db.queryTimeoutMs,
+    debug: config.db.debug,
+  };
   if (embedded) {
-    const { applied } = await migrateToLatest(handle.db, migrations);
-    if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    // Migrations may take long: they run without the query timeout, on connections of their own.
+    const migrator = openDatabase({ ...settings, maxConnections: 1, queryTimeoutMs: 0 }, logger);
+    try {
+      const { applied } = await migrateToLatest(migrator.db, migrations);
+      if (applied.length > 0) logger.info({ applied }, 'migrations applied');
+    } finally {
+      await migrator.close();
+    }
   }
+  const handle = openDatabase(settings, logger);
   return {
     ...handle,
     embedded: embedded !== undefined,

@@ -45,6 +45,7 @@ export function createEventsSide(
       url: database.url,
       maxConnections: config.events.concurrency,
       acquireTimeoutMs: config.db.acquireTimeoutMs,
+      queryTimeoutMs: config.db.queryTimeoutMs,
       debug: config.db.debug,
     },
     logger,

@@ -25,6 +25,7 @@ export interface Config {
   readonly db: {
     readonly maxConnections: number;
     readonly acquireTimeoutMs: number;
+    readonly queryTimeoutMs: number; // 0 for `trex migrate`: migrations may take long
     readonly debug: boolean;
   };
   readonly api: {
@@ -103,6 +104,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     db: {
       maxConnections: integer('dbMaxOpenConnections'),
       acquireTimeoutMs: duration('dbAcquireTimeout'),
+      queryTimeoutMs: command === 'serve' ? duration('dbQueryTimeout') : 0,
       debug: bool('enableDbDebug', false),
     },
     api: {

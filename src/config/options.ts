@@ -88,6 +88,13 @@ export const options = {
     default: '5s',
     help: 'How long a request waits for a pooled connection before answering 503',
   },
+  dbQueryTimeout: {
+    flag: 'db-query-timeout',
+    type: 'duration',
+    commands: serve,
+    default: '30s',
+    help: 'Longest a database statement may run; a database that stops answering then gets 503, not a hang',
+  },
   enableDbDebug: {
     flag: 'enable-db-debug',
     type: 'boolean',

@@ -7,6 +7,9 @@ export interface PoolSettings {
   readonly url: string;
   readonly maxConnections: number;
   readonly acquireTimeoutMs: number;
+  // 0: none. Otherwise the server cancels a statement after this long, and the client gives up a little
+  // later still, for a server that stopped answering altogether (a frozen host, a partition).
+  readonly queryTimeoutMs?: number;
   readonly debug: boolean;
 }
 
@@ -25,6 +28,9 @@ export function openDatabase(settings: PoolSettings, logger: Logger): DatabaseHa
     connectionTimeoutMillis: settings.acquireTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'trex',
+    ...(settings.queryTimeoutMs
+      ? { statement_timeout: settings.queryTimeoutMs, query_timeout: settings.queryTimeoutMs + 1000 }
+      : {}),
   });
   // A connection losing its server (restart, pg_terminate_backend) must not crash the process: the pool
   // reports idle ones, and a checked-out one also emits on itself, where nothing else listens.

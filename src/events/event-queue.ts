@@ -27,15 +27,17 @@ function toRecord(row: EventColumns): EventRecord {
   };
 }
 
-// A page of the oldest events due for processing, after `after` (the last event of the previous page).
+// A page of the events due for processing, in the order they fell due (a retry takes its turn at its
+// retry time, behind events written before it, so failing events cannot starve new ones), after `after` (the last event of the previous page).
 // Candidates only: another process may be handling one.
 export async function dueEvents(db: Db, limit: number, after?: EventRecord): Promise<EventRecord[]> {
   const next = after
-    ? sql`and (created_at, id) > (select created_at, id from events where id = ${after.id})`
+    ? sql`and (coalesce(next_attempt_at, created_at), id) >
+        (select coalesce(next_attempt_at, created_at), id from events where id = ${after.id})`
     : sql``;
   const { rows } = await sql<EventColumns>`
     select id, source, source_id, event_type, attempts from events where ${dueCondition} ${next}
-    order by created_at, id limit ${limit}`.execute(db);
+    order by coalesce(next_attempt_at, created_at), id limit ${limit}`.execute(db);
   return rows.map(toRecord);
 }
 

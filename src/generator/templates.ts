@@ -58,7 +58,9 @@ import type { KindService } from '../framework/service.ts';
 export function ${names.camel}Controllers(service: KindService, logger: Logger): KindControllers {
   return {
     onUpsert: async (event) => {
-      const ${names.camel} = await service.get(event.sourceId);
+      const ${names.camel} = await service.getIncludingDeleted(event.sourceId);
+      // Deleted since this event was written: its Delete event follows; nothing to react to.
+      if (${names.camel}.deleted_at) return;
       logger.info({ id: ${names.camel}.id, event: event.eventType }, '${names.camel} upserted');
     },
     onDelete: async (event) => {

@@ -1,9 +1,10 @@
+import { METHODS } from 'node:http';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccessControl } from '../auth/access.ts';
-import { malformedRequest, notFound } from '../errors/catalogue.ts';
+import { ApiError, malformedRequest, notFound } from '../errors/catalogue.ts';
 import type { WatchStreams } from '../events/watch.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
 import { registerKindRoutes } from '../kinds/framework/routes.ts';
@@ -97,6 +98,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     throw notFound(`The requested resource '${request.url.split('?')[0]}' doesn't exist`);
   });
   registerJsonParser(app);
+  // Every method Node's parser knows reaches the router, so a known path answers 405, not 404.
+  for (const method of METHODS) {
+    if (method !== 'CONNECT' && !app.supportedMethods.includes(method)) app.addHttpMethod(method);
+  }
   // On shutdown, watch streams are ended (they never end by themselves) and every response still
   // being served closes its connection: a client's kept-alive connection must not hold the process up.
   let closing = false;
@@ -146,16 +151,31 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   return app;
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// JSON bodies, decoded strictly (JSON text is UTF-8: invalid bytes are refused, not replaced). A body of
+// any other type is 415, but an empty one is no body at all (a DELETE with a stray Content-Type).
 function registerJsonParser(app: FastifyInstance): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(jsonTypes, { parseAs: 'string' }, (_request, body, done) => {
-    const text = String(body);
+  app.addContentTypeParser(jsonTypes, { parseAs: 'buffer' }, (_request, body, done) => {
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(malformedRequest('the request body is not valid UTF-8'), undefined);
+    }
     if (text.trim() === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
     } catch (error) {
       done(malformedRequest(`the request body is not valid JSON: ${(error as Error).message}`), undefined);
     }
+  });
+  // Decided from the headers, without reading what is refused anyway.
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    const { 'content-length': length, 'transfer-encoding': encoding } = request.headers;
+    if (encoding === undefined && (length === undefined || length === '0')) return done(null, undefined);
+    done(new ApiError('UnsupportedMediaType'), undefined);
   });
 }
 

@@ -12,13 +12,16 @@ const reasons: Record<string, string> = {
 // line, a client too slow) still get the documented Error body.
 export function clientErrorHandler(
   newId: () => string,
-): (error: Error & { code?: string }, socket: Socket) => void {
+): (error: Error & { code?: string; rawPacket?: unknown }, socket: Socket) => void {
   return (error, socket) => {
     if (error.code === 'ECONNRESET' || socket.destroyed) return;
     if (socket.writable) {
       const apiError = malformedRequest(reasons[error.code ?? ''] ?? 'the request is not valid HTTP');
       const operationId = newId();
-      const body = JSON.stringify(errorBody(apiError.entry, apiError.message, operationId));
+      // A HEAD request gets the status and headers only.
+      const head =
+        Buffer.isBuffer(error.rawPacket) && error.rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+      const body = head ? '' : JSON.stringify(errorBody(apiError.entry, apiError.message, operationId));
       socket.write(
         `HTTP/1.1 ${apiError.entry.httpStatus} Bad Request\r\nContent-Type: application/json\r\n` +
           `Content-Length: ${Buffer.byteLength(body)}\r\n${operationIdHeader}: ${operationId}\r\nConnection: close\r\n\r\n${body}`,

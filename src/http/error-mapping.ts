@@ -61,12 +61,13 @@ function knownError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
-// Connection failures and server shutdown, as pg and the pool report them.
+// Connection failures, statements cancelled or unanswered past the query timeout, and server shutdown,
+// as pg and the pool report them.
 function isDatabaseUnavailable(error: object): boolean {
   const { code, message } = error as ErrorLike;
   if (
     typeof code === 'string' &&
-    (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03')
+    (code.startsWith('08') || code === '57014' || code === '57P01' || code === '57P02' || code === '57P03')
   ) {
     return true;
   }
@@ -79,6 +80,7 @@ function isDatabaseUnavailable(error: object): boolean {
     typeof message === 'string' &&
     (message.includes('timeout exceeded when trying to connect') ||
       message.includes('Connection terminated') ||
+      message.includes('Query read timeout') ||
       message.includes('Client has encountered a connection error'))
   );
 }

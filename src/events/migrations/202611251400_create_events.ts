@@ -28,10 +28,11 @@ export const createEvents: NamedMigration = {
         seq bigint generated always as identity
       )`.execute(db);
     await sql`create index events_stream on events (source, txid, seq)`.execute(db);
-
-    await sql`create index events_unreconciled on events (created_at) where reconciled_date is null and failed_at is null`.execute(
-      db,
-    );
+    // Due events, in the order the controllers take them (event-queue.ts); and the oldest waiting one.
+    await sql`create index events_due on events ((coalesce(next_attempt_at, created_at)), id)
+      where reconciled_date is null and failed_at is null`.execute(db);
+    await sql`create index events_unreconciled on events (created_at)
+      where reconciled_date is null and failed_at is null`.execute(db);
     await sql`create index events_source on events (source, source_id)`.execute(db);
   },
 };

@@ -27,13 +27,14 @@ export class KindDao {
     this.table = kind.plural;
   }
 
-  async find(db: Kysely<Database>, id: string): Promise<KindRow | undefined> {
+  // The live row with this id; with `includeDeleted`, a soft-deleted one too.
+  async find(db: Kysely<Database>, id: string, includeDeleted = false): Promise<KindRow | undefined> {
     return await this.kindDb(db)
       .selectFrom(this.table)
       .selectAll()
       .$castTo<KindRow>()
       .where('id', '=', id)
-      .where('deleted_at', 'is', null)
+      .$if(!includeDeleted, (query) => query.where('deleted_at', 'is', null))
       .executeTakeFirst();
   }
 

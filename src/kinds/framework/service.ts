@@ -32,7 +32,13 @@ export class KindService {
   ) {}
 
   async get(id: string): Promise<KindRow> {
-    return (await this.dao.find(this.deps.db, id)) ?? this.notFound(id);
+    return (this.possibleId(id) && (await this.dao.find(this.deps.db, id))) || this.notFound(id);
+  }
+
+  // The row even when it has been deleted since (its `deleted_at` set): controllers reacting to an
+  // older event of a row that is gone use it. Never-existing ids are still not found.
+  async getIncludingDeleted(id: string): Promise<KindRow> {
+    return (this.possibleId(id) && (await this.dao.find(this.deps.db, id, true))) || this.notFound(id);
   }
 
   async list(selection: ListSelection): Promise<ListResult> {
@@ -82,6 +88,7 @@ export class KindService {
   // The live row, read under its advisory lock so no other writer changes it before this transaction
   // ends; the If-Match condition is checked against exactly that row.
   private async lockedCurrent(trx: Tx, id: string, condition: Condition): Promise<KindRow> {
+    if (!this.possibleId(id)) this.notFound(id);
     await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
     const current = (await this.dao.find(trx, id)) ?? this.notFound(id);
     if (condition.ifMatch !== undefined && !ifMatchHolds(condition.ifMatch, entityTag(current))) {
@@ -119,6 +126,11 @@ export class KindService {
 
   private changes(current: KindRow, changes: FieldValues): boolean {
     return Object.entries(changes).some(([name, value]) => !sameValue(current[name], value));
+  }
+
+  // PostgreSQL text cannot hold NUL: such an id names nothing, and must not reach SQL.
+  private possibleId(id: string): boolean {
+    return !id.includes('\u0000');
   }
 
   private notFound(id: string): never {
