@@ -1,4 +1,5 @@
 import type { FieldType } from '../kinds/framework/fields.ts';
+import { keywords } from '../search/lexer.ts';
 import { GeneratorError } from './errors.ts';
 
 export interface FieldSpec {
@@ -10,20 +11,6 @@ export interface FieldSpec {
 const types: readonly FieldType[] = ['string', 'int', 'int64', 'float', 'bool', 'time'];
 // Names every resource has already, and words that would shadow the service's own columns.
 const reserved = new Set(['id', 'kind', 'href', 'created_at', 'updated_at', 'deleted_at']);
-// Words of the search language: a field so named could not be searched by its plain name.
-const searchKeywords = new Set([
-  'and',
-  'or',
-  'not',
-  'like',
-  'ilike',
-  'in',
-  'is',
-  'null',
-  'between',
-  'true',
-  'false',
-]);
 
 // `name:string:required,count:int,...` (SPEC §10); fields are optional unless `:required`.
 export function parseFieldSpecs(text: string): FieldSpec[] {
@@ -49,7 +36,7 @@ function parseFieldSpec(item: string): FieldSpec {
   }
   if (reserved.has(name))
     throw new GeneratorError(`field '${name}' is reserved: every resource has it already`);
-  if (searchKeywords.has(name)) {
+  if (keywords.has(name)) {
     throw new GeneratorError(`field '${name}' is a word of the search language: choose another name`);
   }
   if (!(types as readonly string[]).includes(type)) {

@@ -8,7 +8,8 @@ export interface Token {
   readonly position: number;
 }
 
-const keywords = new Set([
+// The words of the language; a field cannot be named after one (the generator refuses them).
+export const keywords: ReadonlySet<string> = new Set([
   'and',
   'or',
   'not',
