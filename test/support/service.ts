@@ -31,45 +31,53 @@ export interface ApiResponse {
 }
 
 // The real service on ephemeral ports, with its own database and JWT authentication on, trusting a key
-// this test file generated.
-export async function startTestService(flags: RawOptions = {}): Promise<TestService> {
+// this test file generated. `logLevel: 'trace'` lets a test check that nothing it sent reaches any log
+// line. When the service does not start (a broken configuration file), its database is dropped again.
+export async function startTestService(
+  flags: RawOptions = {},
+  options: { logLevel?: string } = {},
+): Promise<TestService> {
   const database = await createTestDatabase();
-  const keys = await createTestKeys();
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  const config = loadConfig(
-    'serve',
-    {
-      dbUrl: database.url,
-      apiServerBindaddress: '127.0.0.1:0',
-      healthCheckServerBindaddress: '127.0.0.1:0',
-      metricsServerBindaddress: '127.0.0.1:0',
-      enableJwt: true,
-      jwkCertFile: keys.jwksFile,
-      dbMaxOpenConnections: '10',
-      ...flags,
-    },
-    { TREX_ENV: 'integration_testing' },
-  );
-  const service = await startService(config, pino({ level: 'debug' }, sink));
-  const defaultToken = await keys.mint();
-
-  return {
-    ...service,
-    database,
-    keys,
-    logs,
-    api: (path, init = {}) => callApi(service.apiUrl, path, init, defaultToken),
-    stop: async () => {
-      await service.stop();
-      await database.drop();
-    },
-  };
+  try {
+    const keys = await createTestKeys();
+    const logs: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        logs.push(JSON.parse(String(chunk)));
+        done();
+      },
+    });
+    const config = loadConfig(
+      'serve',
+      {
+        dbUrl: database.url,
+        apiServerBindaddress: '127.0.0.1:0',
+        healthCheckServerBindaddress: '127.0.0.1:0',
+        metricsServerBindaddress: '127.0.0.1:0',
+        enableJwt: true,
+        jwkCertFile: keys.jwksFile,
+        dbMaxOpenConnections: '10',
+        ...flags,
+      },
+      { TREX_ENV: 'integration_testing' },
+    );
+    const service = await startService(config, pino({ level: options.logLevel ?? 'debug' }, sink));
+    const defaultToken = await keys.mint();
+    return {
+      ...service,
+      database,
+      keys,
+      logs,
+      api: (path, init = {}) => callApi(service.apiUrl, path, init, defaultToken),
+      stop: async () => {
+        await service.stop();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
 }
 
 export async function callApi(
