@@ -5,12 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/app/plugins.ts';
-import { startService } from '../../src/app/service.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
@@ -42,7 +39,7 @@ import {
   succeeded,
   unavailable,
 } from '../support/load.ts';
-import { startTestService } from '../support/service.ts';
+import { startLoggedService, startTestService } from '../support/service.ts';
 
 // Each request of the load must settle within this; a hang fails it.
 const requestBoundMs = 5_000;
@@ -473,29 +470,16 @@ async function serviceOnEmbeddedPostgres() {
   await migrateToLatest(migrator.db, migrations);
   await migrator.close();
 
-  const logs: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      logs.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  const config = loadConfig(
-    'serve',
+  const { service, logs } = await startLoggedService(
     {
       dbUrl: embedded.url,
-      apiServerBindaddress: '127.0.0.1:0',
-      healthCheckServerBindaddress: '127.0.0.1:0',
-      metricsServerBindaddress: '127.0.0.1:0',
       enableJwt: false,
-      dbMaxOpenConnections: '10',
       dbAcquireTimeout: '1s',
       dbQueryTimeout: '3s',
       eventResyncInterval: '500ms',
     },
-    { TREX_ENV: 'integration_testing' },
+    'info',
   );
-  const service = await startService(config, pino({ level: 'info' }, sink));
   cleanups.push(() => service.stop());
   const tests = queryPool(embedded.url);
   cleanups.push(() => tests.close());

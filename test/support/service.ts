@@ -40,28 +40,10 @@ export async function startTestService(
   const database = await createTestDatabase();
   try {
     const keys = await createTestKeys();
-    const logs: Record<string, unknown>[] = [];
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        logs.push(JSON.parse(String(chunk)));
-        done();
-      },
-    });
-    const config = loadConfig(
-      'serve',
-      {
-        dbUrl: database.url,
-        apiServerBindaddress: '127.0.0.1:0',
-        healthCheckServerBindaddress: '127.0.0.1:0',
-        metricsServerBindaddress: '127.0.0.1:0',
-        enableJwt: true,
-        jwkCertFile: keys.jwksFile,
-        dbMaxOpenConnections: '10',
-        ...flags,
-      },
-      { TREX_ENV: 'integration_testing' },
+    const { service, logs } = await startLoggedService(
+      { dbUrl: database.url, enableJwt: true, jwkCertFile: keys.jwksFile, ...flags },
+      options.logLevel,
     );
-    const service = await startService(config, pino({ level: options.logLevel ?? 'debug' }, sink));
     const defaultToken = await keys.mint();
     return {
       ...service,
@@ -78,6 +60,33 @@ export async function startTestService(
     await database.drop();
     throw error;
   }
+}
+
+// The service in this process on ephemeral ports (integration_testing environment), every log line it
+// writes captured and parsed. `flags` must name the database.
+export async function startLoggedService(
+  flags: RawOptions,
+  logLevel = 'debug',
+): Promise<{ service: RunningService; logs: Record<string, unknown>[] }> {
+  const logs: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  const config = loadConfig(
+    'serve',
+    {
+      apiServerBindaddress: '127.0.0.1:0',
+      healthCheckServerBindaddress: '127.0.0.1:0',
+      metricsServerBindaddress: '127.0.0.1:0',
+      dbMaxOpenConnections: '10',
+      ...flags,
+    },
+    { TREX_ENV: 'integration_testing' },
+  );
+  return { service: await startService(config, pino({ level: logLevel }, sink)), logs };
 }
 
 export async function callApi(
