@@ -37,6 +37,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await client?.end().catch(() => {});
   }
 
+  // The backend pid of the live connection, for tests that terminate it.
+  get backendPid(): number | undefined {
+    return (this.client as (pg.Client & { processID?: number }) | undefined)?.processID;
+  }
+
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.url, application_name: 'trex-listener' });
     let lost = false;
