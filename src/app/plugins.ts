@@ -1,12 +1,13 @@
 import type { NamedMigration } from '../db/migrator.ts';
 import { createEvents } from '../events/migrations/202611251400_create_events.ts';
 import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
+import { fossilPlugin } from '../kinds/fossils/plugin.ts';
 import { createIdempotencyKeys } from '../kinds/framework/migrations/202611251402_create_idempotency_keys.ts';
 import type { KindPlugin } from '../kinds/framework/plugin.ts';
 
 // The Kinds this service serves, in one explicit list (no registration by import side effect).
 // `trex generate` adds each new Kind's import and entry here.
-export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
+export const plugins: readonly KindPlugin[] = [dinosaurPlugin, fossilPlugin];
 
 export const migrations: readonly NamedMigration[] = [
   createEvents,

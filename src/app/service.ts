@@ -10,6 +10,7 @@ import { buildApiServer } from '../http/api-server.ts';
 import { buildHealthServer } from '../http/health-server.ts';
 import { buildMetricsServer } from '../http/metrics-server.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
+import { referrersOf } from '../kinds/framework/relations.ts';
 import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { readBuildInfo } from './build-info.ts';
@@ -52,9 +53,15 @@ export async function startService(
     notify: config.events.notify ? createNotifier(database.db, logger) : noNotify,
     locks: metrics,
   };
+  const kindDefinitions = plugins.map(({ kind }) => kind);
   const kinds = plugins.map((plugin) => ({
     plugin,
-    service: new KindService(plugin.kind, new KindDao(plugin.kind), deps),
+    service: new KindService(
+      plugin.kind,
+      new KindDao(plugin.kind),
+      deps,
+      referrersOf(plugin.kind, kindDefinitions),
+    ),
   }));
   const events = createEventsSide(config, database, kinds, deps, metrics, logger);
 

@@ -46,13 +46,14 @@ export async function positionOf(
 // running in this database (transactions of other databases on the server cannot write our events), or
 // the snapshot's xmax when none runs. Each comes with the resource as its change left it (the event's
 // `object`; for events written without one, the current row), aliased as the table so that a compiled
-// search applies to it.
+// search applies to it. A search through relations comes with the joins it needs (`relations`), which
+// join the related rows as they are now.
 export async function eventsAfter(
   db: Db,
   source: string,
   table: string,
   after: StreamPosition,
-  search: RawBuilder<SqlBool> | undefined,
+  search: { readonly where: RawBuilder<SqlBool>; readonly relations: RawBuilder<unknown> } | undefined,
   limit: number,
 ): Promise<StreamEvent[]> {
   const hidden = after.before
@@ -81,12 +82,13 @@ export async function eventsAfter(
       ) as txid
     )
     select e.id as event_id, e.event_type, e.txid::text as event_txid, e.seq::text as event_seq,
-      ${search ?? sql<SqlBool>`true`} as matches, ${resource}.*
+      ${search?.where ?? sql<SqlBool>`true`} as matches, ${resource}.*
     from bound, events e
       cross join lateral jsonb_populate_record(
         null::${resource},
         coalesce(e.object, (select to_jsonb(current_row) from ${resource} current_row where current_row.id = e.source_id))
       ) as ${resource}
+      ${search?.relations ?? sql``}
     where e.source = ${source}
       and (e.txid, e.seq) > (${after.txid}::xid8, ${after.seq}::bigint)
       and e.txid < bound.txid

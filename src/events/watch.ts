@@ -8,6 +8,7 @@ import { operationIdHeader } from '../http/operation-id.ts';
 import type { KindDefinition, KindRow } from '../kinds/framework/kind.ts';
 import { kindListable } from '../kinds/framework/listable.ts';
 import { createPresenter } from '../kinds/framework/presenter.ts';
+import { relationJoins } from '../kinds/framework/relations.ts';
 import { apiBase } from '../service-name.ts';
 import type { EventType } from './event-store.ts';
 import type { Listener } from './listener.ts';
@@ -43,7 +44,8 @@ export class WatchStreams {
     reply: FastifyReply,
     kind: KindDefinition,
   ): Promise<void> => {
-    const { where } = parseListQuery(request.query as Record<string, unknown>, kindListable(kind));
+    const { where, joins } = parseListQuery(request.query as Record<string, unknown>, kindListable(kind));
+    const search = where && { where, relations: relationJoins(kind, joins) };
     const lastEventId = request.headers['last-event-id'];
     let position: StreamPosition;
     if (typeof lastEventId === 'string' && lastEventId !== '') {
@@ -89,7 +91,7 @@ export class WatchStreams {
       if (!wanted) await new Promise<void>((resolve) => (wake = resolve));
       wanted = false;
       try {
-        const events = await eventsAfter(this.db, kind.eventSource, kind.plural, position, where, batchSize);
+        const events = await eventsAfter(this.db, kind.eventSource, kind.plural, position, search, batchSize);
         for (const event of events) {
           position = event.position;
           if (!event.matches) continue;

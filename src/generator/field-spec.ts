@@ -1,18 +1,22 @@
 import type { FieldType } from '../kinds/framework/fields.ts';
+import { referenceSuffix } from '../kinds/framework/relations.ts';
 import { keywords } from '../search/lexer.ts';
 import { GeneratorError } from './errors.ts';
+import { type KindNames, kindNames } from './names.ts';
 
 export interface FieldSpec {
   readonly name: string;
   readonly type: FieldType;
   readonly required: boolean;
+  readonly target?: KindNames; // the Kind a `ref` field references
 }
 
-const types: readonly FieldType[] = ['string', 'int', 'int64', 'float', 'bool', 'time'];
+const types: readonly FieldType[] = ['string', 'int', 'int64', 'float', 'bool', 'time', 'ref'];
 // Names every resource has already, and words that would shadow the service's own columns.
 const reserved = new Set(['id', 'kind', 'href', 'created_at', 'updated_at', 'deleted_at']);
 
-// `name:string:required,count:int,...` (SPEC §10); fields are optional unless `:required`.
+// `name:string:required,count:int,owner_id:ref:Owner,...` (SPEC §10); fields are optional unless
+// `:required`.
 export function parseFieldSpecs(text: string): FieldSpec[] {
   const specs = text
     .split(',')
@@ -24,11 +28,17 @@ export function parseFieldSpecs(text: string): FieldSpec[] {
     if (seen.has(name)) throw new GeneratorError(`field '${name}' is given twice`);
     seen.add(name);
   }
+  for (const { name, type } of specs) {
+    const relation = name.slice(0, -referenceSuffix.length);
+    if (type === 'ref' && (seen.has(relation) || reserved.has(relation) || keywords.has(relation))) {
+      throw new GeneratorError(`field '${name}' names the relation '${relation}', which is taken`);
+    }
+  }
   return specs;
 }
 
 function parseFieldSpec(item: string): FieldSpec {
-  const [name = '', type = '', modifier, ...rest] = item.split(':');
+  const [name = '', type = '', ...more] = item.split(':');
   if (!/^[a-z][a-z0-9_]*$/.test(name) || name.length > 63) {
     throw new GeneratorError(
       `field '${name}' must be a snake_case name (a-z, 0-9, _), starting with a letter`,
@@ -42,8 +52,27 @@ function parseFieldSpec(item: string): FieldSpec {
   if (!(types as readonly string[]).includes(type)) {
     throw new GeneratorError(`field '${name}' has unknown type '${type}': use one of ${types.join(', ')}`);
   }
+  const target = type === 'ref' ? more.shift() : undefined;
+  const [modifier, ...rest] = more;
   if (rest.length > 0 || (modifier !== undefined && modifier !== 'required' && modifier !== 'optional')) {
-    throw new GeneratorError(`field '${item}': expected name:type, name:type:required or name:type:optional`);
+    throw new GeneratorError(
+      `field '${item}': expected name:type, name:type:required or name:type:optional (name:ref:Kind for a reference)`,
+    );
   }
-  return { name, type: type as FieldType, required: modifier === 'required' };
+  if (type !== 'ref') return { name, type: type as FieldType, required: modifier === 'required' };
+  if (!target)
+    throw new GeneratorError(`field '${name}': a reference names its Kind, e.g. ${name}:ref:Owner`);
+  const relation = name.slice(0, -referenceSuffix.length);
+  if (!name.endsWith(referenceSuffix) || !/^[a-z]/.test(relation)) {
+    throw new GeneratorError(
+      `field '${name}' is a reference: name it <relation>${referenceSuffix}, e.g. ${target.toLowerCase()}${referenceSuffix}`,
+    );
+  }
+  try {
+    return { name, type: 'ref', required: modifier === 'required', target: kindNames(target) };
+  } catch {
+    throw new GeneratorError(
+      `field '${name}' references '${target}', which is not a Kind name such as Owner`,
+    );
+  }
 }

@@ -48,6 +48,15 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
   if (fields.length === 0)
     throw new GeneratorError('--fields must name at least one field, e.g. "name:string:required"');
   const folder = `src/kinds/${names.plural}`;
+  for (const { name, target } of fields) {
+    if (!target) continue;
+    if (target.name === names.name)
+      throw new GeneratorError(`field '${name}': a Kind made by the generator cannot reference itself`);
+    if (!existsSync(join(options.root, 'src/kinds', target.plural, 'model.ts')))
+      throw new GeneratorError(
+        `field '${name}' references ${target.name}, but there is no src/kinds/${target.plural}/model.ts`,
+      );
+  }
   const previous = await existingFields(options.root, folder, names);
   // Everything that would lose work or data, reported together; --force lets it through as warnings.
   const warnings: string[] = [];
@@ -92,7 +101,7 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
     [`${folder}/model.ts`, modelFile(names, fields)],
     [`${folder}/plugin.ts`, pluginFile(names, migrationIds)],
     [`test/support/factories/${names.plural}.ts`, factoryFile(names, fields)],
-    [`test/integration/${names.plural}.test.ts`, testFile(names)],
+    [`test/integration/${names.plural}.test.ts`, testFile(names, fields)],
   ];
   for (const [path, content] of generated) {
     const state = fileState(join(options.root, path));
@@ -146,6 +155,7 @@ async function existingFields(
     name,
     type: field.type,
     required: field.required,
+    ...(field.type === 'ref' ? { target: kindNames(field.target().name) } : {}),
   }));
 }
 

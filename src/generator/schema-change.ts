@@ -1,4 +1,5 @@
 import { type FieldType, sqlTypes } from '../kinds/framework/fields.ts';
+import { GeneratorError } from './errors.ts';
 import type { FieldSpec } from './field-spec.ts';
 
 export interface SchemaChange {
@@ -7,8 +8,9 @@ export interface SchemaChange {
   readonly losses: readonly string[];
 }
 
-// What an existing row gets when a required column is added, or a column becomes required.
-const zeroValues: Readonly<Record<FieldType, string>> = {
+// What an existing row gets when a required column is added, or a column becomes required. A
+// reference has no such value: no row is referenced by every existing row.
+const zeroValues: Readonly<Record<Exclude<FieldType, 'ref'>, string>> = {
   string: "''",
   int: '0',
   int64: '0',
@@ -16,6 +18,27 @@ const zeroValues: Readonly<Record<FieldType, string>> = {
   bool: 'false',
   time: "'epoch'",
 };
+
+// The column's type and, for a reference, its foreign key. Soft deletes never fire ON DELETE; the
+// restrict here guards hard deletes made by hand.
+export function columnType({ type, target }: FieldSpec): string {
+  return target ? `${sqlTypes[type]} references "${target.plural}" (id) on delete restrict` : sqlTypes[type];
+}
+
+// A reference is looked up from the referenced row's side (the delete rule, joins from a search on the
+// related Kind), so it gets an index.
+export function referenceIndex(plural: string, { name }: FieldSpec): string {
+  return `create index "${plural}_${name}" on "${plural}" ("${name}")`;
+}
+
+function zeroValue(plural: string, field: FieldSpec): string {
+  if (field.type === 'ref') {
+    throw new GeneratorError(
+      `'${field.name}' cannot become a required reference of the existing ${plural}: their rows have no value for it; add it optional, fill it in, then make it required by hand`,
+    );
+  }
+  return zeroValues[field.type];
+}
 
 // The ALTER TABLE statements that take a Kind's table from one field list to another. Names are quoted,
 // so a field may be called `order` or `user`.
@@ -28,14 +51,18 @@ export function schemaChange(
   const losses: string[] = [];
   const alter = `alter table "${plural}"`;
   const next = new Map(after.map((field) => [field.name, field]));
-  const add = ({ name, type, required }: FieldSpec): void => {
+  const add = (field: FieldSpec): void => {
+    const { name, required } = field;
     if (required) {
       // Existing rows need a value: they get the type's zero, then the default is dropped again.
-      statements.push(`${alter} add column "${name}" ${sqlTypes[type]} not null default ${zeroValues[type]}`);
+      statements.push(
+        `${alter} add column "${name}" ${columnType(field)} not null default ${zeroValue(plural, field)}`,
+      );
       statements.push(`${alter} alter column "${name}" drop default`);
     } else {
-      statements.push(`${alter} add column "${name}" ${sqlTypes[type]}`);
+      statements.push(`${alter} add column "${name}" ${columnType(field)}`);
     }
+    if (field.target) statements.push(referenceIndex(plural, field));
   };
 
   for (const field of before) {
@@ -44,14 +71,18 @@ export function schemaChange(
     if (!replacement) {
       statements.push(`${alter} drop column "${name}"`);
       losses.push(`dropping field '${name}' deletes its values`);
-    } else if (replacement.type !== type) {
+    } else if (replacement.type !== type || replacement.target?.name !== field.target?.name) {
+      // Dropping the column drops its foreign key and index with it.
       statements.push(`${alter} drop column "${name}"`);
       add(replacement);
-      losses.push(`changing '${name}' from ${type} to ${replacement.type} deletes its values`);
+      losses.push(
+        `changing '${name}' from ${describe(field)} to ${describe(replacement)} deletes its values`,
+      );
     } else if (replacement.required && !field.required) {
-      statements.push(`update "${plural}" set "${name}" = ${zeroValues[type]} where "${name}" is null`);
+      const zero = zeroValue(plural, field);
+      statements.push(`update "${plural}" set "${name}" = ${zero} where "${name}" is null`);
       statements.push(`${alter} alter column "${name}" set not null`);
-      losses.push(`making '${name}' required replaces its null values with ${zeroValues[type]}`);
+      losses.push(`making '${name}' required replaces its null values with ${zero}`);
     } else if (!replacement.required && field.required) {
       statements.push(`${alter} alter column "${name}" drop not null`);
     }
@@ -59,4 +90,8 @@ export function schemaChange(
   const old = new Set(before.map((field) => field.name));
   for (const field of after) if (!old.has(field.name)) add(field);
   return { statements, losses };
+}
+
+function describe({ type, target }: FieldSpec): string {
+  return target ? `ref to ${target.name}` : type;
 }

@@ -1,6 +1,7 @@
 import type { RawBuilder, SqlBool } from 'kysely';
 import { badRequest, validationFailed } from '../errors/catalogue.ts';
-import { compileSearch } from '../search/compiler.ts';
+import type { EmbeddedField } from '../kinds/framework/relations.ts';
+import { type CompiledSearch, compileSearch } from '../search/compiler.ts';
 import { SearchError } from '../search/errors.ts';
 import { type OrderTerm, parseOrderBy } from '../search/order.ts';
 import { parseSearch } from '../search/parser.ts';
@@ -12,7 +13,8 @@ export const defaultPageSize = 100;
 // What a list may be filtered, ordered and projected by.
 export interface Listable {
   readonly searchable: Searchable;
-  readonly properties: readonly string[]; // the JSON names `fields` may pick
+  // The JSON names `fields` may pick; `<relation>.<field>` embeds a field of a referenced resource.
+  readonly properties: readonly string[];
 }
 
 export interface ListQuery {
@@ -21,6 +23,8 @@ export interface ListQuery {
   readonly where: RawBuilder<SqlBool> | undefined;
   readonly orderBy: readonly OrderTerm[];
   readonly fields: readonly string[] | undefined; // undefined: every property
+  readonly embed: readonly EmbeddedField[];
+  readonly joins: readonly string[]; // the relations the search, the order or the embedding reach
 }
 
 type Query = Readonly<Record<string, unknown>>;
@@ -32,17 +36,39 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
   const search = given(query.search);
   const orderBy = given(query.orderBy);
   const fields = given(query.fields);
+  // In this order: which error a request with several bad parameters gets is part of the contract.
+  const pageNumber = page === undefined ? 1 : integer('page', page, 1);
+  const pageSize = size === undefined ? defaultPageSize : Math.min(integer('size', size, 0), maxPageSize);
+  const compiled = search === undefined ? undefined : compiledSearch(search, listable.searchable);
+  const terms = orderBy === undefined ? [] : ordering(orderBy, listable.searchable);
+  const projected = fields === undefined ? undefined : projection(fields, listable.properties);
+  const embed = (projected ?? []).flatMap((name) => {
+    const [relation, field] = name.split('.');
+    return relation !== undefined && field !== undefined ? [{ relation, field }] : [];
+  });
+  const joins = new Set([
+    ...(compiled?.relations ?? []),
+    ...terms.flatMap((term) => term.field.relation ?? []),
+    ...embed.map(({ relation }) => relation),
+  ]);
   return {
-    page: page === undefined ? 1 : integer('page', page, 1),
-    size: size === undefined ? defaultPageSize : Math.min(integer('size', size, 0), maxPageSize),
-
-    where: search === undefined ? undefined : compiledSearch(search, listable.searchable),
-    orderBy: orderBy === undefined ? [] : ordering(orderBy, listable.searchable),
-    fields: fields === undefined ? undefined : projection(fields, listable.properties),
+    page: pageNumber,
+    size: pageSize,
+    where: compiled?.where,
+    orderBy: terms,
+    // An embedded field shows inside its relation's object, so the projection keeps that object.
+    fields: projected && [
+      ...new Set([
+        ...projected.filter((name) => !name.includes('.')),
+        ...embed.map(({ relation }) => relation),
+      ]),
+    ],
+    embed,
+    joins: [...joins],
   };
 }
 
-function compiledSearch(search: string, searchable: Searchable): RawBuilder<SqlBool> {
+function compiledSearch(search: string, searchable: Searchable): CompiledSearch {
   try {
     return compileSearch(parseSearch(search), searchable);
   } catch (error) {

@@ -4,9 +4,20 @@ import type { FieldPath, Literal, SearchExpression } from './ast.ts';
 import { SearchError } from './errors.ts';
 import { type ResolvedField, resolveField, type Searchable } from './searchable.ts';
 
+export interface CompiledSearch {
+  readonly where: RawBuilder<SqlBool>;
+  readonly relations: ReadonlySet<string>; // the relations the condition reaches through: to be joined
+}
+
 // Compiles a search tree to a SQL condition. Columns come from the allow-list only, operators from a
 // fixed set, and every value is bound as a parameter after being checked against the field's type.
-export function compileSearch(expression: SearchExpression, searchable: Searchable): RawBuilder<SqlBool> {
+export function compileSearch(expression: SearchExpression, searchable: Searchable): CompiledSearch {
+  const relations = new Set<string>();
+  const resolve = (path: FieldPath): ResolvedField => {
+    const field = resolveField(searchable, path.parts, path.position);
+    if (field.relation) relations.add(field.relation);
+    return field;
+  };
   const compile = (node: SearchExpression): RawBuilder<SqlBool> => {
     switch (node.type) {
       case 'and':
@@ -16,14 +27,14 @@ export function compileSearch(expression: SearchExpression, searchable: Searchab
       case 'not':
         return sql<SqlBool>`(not ${compile(node.expression)})`;
       case 'compare': {
-        const field = resolve(searchable, node.field);
+        const field = resolve(node.field);
         if (field.type === 'boolean' && node.operator !== '=' && node.operator !== '!=') {
           throw new SearchError(`'${field.name}' is a boolean: compare it with = or !=`, node.field.position);
         }
         return sql<SqlBool>`${column(field)} ${sql.raw(node.operator === '!=' ? '<>' : node.operator)} ${bind(field, node.value)}`;
       }
       case 'like': {
-        const field = resolve(searchable, node.field);
+        const field = resolve(node.field);
         if (field.type !== 'string') {
           throw new SearchError(
             `'${field.name}' is not text: like and ilike apply to text fields`,
@@ -37,26 +48,22 @@ export function compileSearch(expression: SearchExpression, searchable: Searchab
         return sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.pattern)}`;
       }
       case 'in': {
-        const field = resolve(searchable, node.field);
+        const field = resolve(node.field);
         const values = sql.join(node.values.map((value) => bind(field, value)));
         return sql<SqlBool>`${column(field)} ${sql.raw(node.negated ? 'not in' : 'in')} (${values})`;
       }
       case 'null': {
-        const field = resolve(searchable, node.field);
+        const field = resolve(node.field);
         return sql<SqlBool>`${column(field)} ${sql.raw(node.negated ? 'is not null' : 'is null')}`;
       }
       case 'between': {
-        const field = resolve(searchable, node.field);
+        const field = resolve(node.field);
         const operator = node.negated ? 'not between' : 'between';
         return sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.low)} and ${bind(field, node.high)}`;
       }
     }
   };
-  return compile(expression);
-}
-
-function resolve(searchable: Searchable, path: FieldPath): ResolvedField {
-  return resolveField(searchable, path.parts, path.position);
+  return { where: compile(expression), relations };
 }
 
 function column(field: ResolvedField): RawBuilder<unknown> {

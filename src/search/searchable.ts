@@ -1,7 +1,8 @@
 import { SearchError } from './errors.ts';
 
 // What a list may be searched and ordered by: its table and an allow-list of fields (their JSON
-// names) with the column and the type each value must have. Nothing else reaches SQL.
+// names) with the column and the type each value must have, and the relations it may reach through
+// with their own allow-lists. Nothing else reaches SQL.
 export type SearchFieldType = 'string' | 'integer' | 'bigint' | 'number' | 'boolean' | 'time';
 
 export interface SearchField {
@@ -9,31 +10,55 @@ export interface SearchField {
   readonly type: SearchFieldType;
 }
 
-export interface Searchable {
+// A many-to-one relation: the list's rows join at most one row of `table`, aliased by the relation's
+// name, so `dinosaur.species` is the column `dinosaur.species` of the joined row.
+export interface SearchRelation {
   readonly table: string;
   readonly fields: Readonly<Record<string, SearchField>>;
 }
 
-export interface ResolvedField extends SearchField {
-  readonly name: string;
-  readonly qualifiedColumn: string; // `dinosaurs.species`
+export interface Searchable {
+  readonly table: string;
+  readonly fields: Readonly<Record<string, SearchField>>;
+  readonly relations?: Readonly<Record<string, SearchRelation>>;
 }
 
-// `species` or `dinosaurs.species`; anything else is refused, naming the problem.
+export interface ResolvedField extends SearchField {
+  readonly name: string; // `species`, or `dinosaur.species` through a relation
+  readonly qualifiedColumn: string; // `dinosaurs.species`, or `dinosaur.species`
+  readonly relation?: string; // the relation the field is reached through, which the query must join
+}
+
+// `species`, `dinosaurs.species` or, through a relation, `dinosaur.species`; anything else is refused,
+// naming the problem.
 export function resolveField(
   searchable: Searchable,
   parts: readonly string[],
   position?: number,
 ): ResolvedField {
   const text = parts.join('.');
-  if (parts.length > 2 || (parts.length === 2 && parts[0] !== searchable.table)) {
-    throw new SearchError(
-      `'${text}' is not a field of ${searchable.table}: related resources cannot be searched`,
-      position,
-    );
+  const [prefix = '', name = ''] = parts;
+  const relation =
+    parts.length === 2 && searchable.relations && Object.hasOwn(searchable.relations, prefix)
+      ? searchable.relations[prefix]
+      : undefined;
+  if (relation) {
+    const field = lookUp(relation.fields, name);
+    if (!field)
+      throw new SearchError(`unknown field '${text}': '${prefix}' has no field '${name}'`, position);
+    return { ...field, name: text, qualifiedColumn: `${prefix}.${field.column}`, relation: prefix };
   }
-  const name = parts.at(-1) ?? '';
-  const field = Object.hasOwn(searchable.fields, name) ? searchable.fields[name] : undefined;
+  if (parts.length > 2 || (parts.length === 2 && prefix !== searchable.table)) {
+    const known = Object.keys(searchable.relations ?? {});
+    const hint = known.length > 0 ? `its relations are ${known.join(', ')}` : 'it has no relations';
+    throw new SearchError(`'${text}' is not a field of ${searchable.table}: ${hint}`, position);
+  }
+  const own = parts.at(-1) ?? '';
+  const field = lookUp(searchable.fields, own);
   if (!field) throw new SearchError(`unknown field '${text}'`, position);
-  return { ...field, name, qualifiedColumn: `${searchable.table}.${field.column}` };
+  return { ...field, name: own, qualifiedColumn: `${searchable.table}.${field.column}` };
+}
+
+function lookUp(fields: Readonly<Record<string, SearchField>>, name: string): SearchField | undefined {
+  return Object.hasOwn(fields, name) ? fields[name] : undefined;
 }

@@ -70,7 +70,7 @@ describe('trex generate, in a copy of the project', () => {
 
   // `order` and `user` are SQL keywords: the generated SQL must quote them.
   const fields =
-    'title:string:required,count:int,weight:float,serial:int64:required,active:bool,seen_at:time,order:int,user:string';
+    'title:string:required,count:int,weight:float,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required';
 
   it(
     'adds a Kind with every field type, which type-checks, lints and passes its own tests',
@@ -99,7 +99,7 @@ describe('trex generate, in a copy of the project', () => {
       );
       const model = readFileSync(join(copy, 'src/kinds/gadgets/model.ts'), 'utf8');
       const changed =
-        'title:string:required,count:int:required,serial:int64:required,active:bool,seen_at:time,order:int,user:string,colour:string';
+        'title:string:required,count:int:required,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required,colour:string,find_id:ref:Fossil';
 
       const refused = await trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed);
       expect(refused.code).toBe(2);
@@ -120,6 +120,8 @@ describe('trex generate, in a copy of the project', () => {
       const alter = readFileSync(join(copy, 'src/kinds/gadgets/migrations', migrations[1] ?? ''), 'utf8');
       expect(alter).toMatch(/drop column "weight"/);
       expect(alter).toMatch(/add column "colour" text/);
+      expect(alter).toMatch(/add column "find_id" text references "fossils" \(id\) on delete restrict/);
+      expect(alter).toMatch(/create index "gadgets_find_id" on "gadgets" \("find_id"\)/);
       await expectPasses(npx(copy, 'tsc', '-p', '.'));
       await expectPasses(npx(copy, 'biome', 'check', '.'));
       // The copy's test run migrates a fresh template database through both migrations, then tests the

@@ -552,7 +552,7 @@ describe('a search on species uses the species index', () => {
     });
     try {
       await service.database.query('analyze dinosaurs');
-      const where = compileSearch(parseSearch("species = 'x'"), kindListable(dinosaurKind).searchable);
+      const where = compileSearch(parseSearch("species = 'x'"), kindListable(dinosaurKind).searchable).where;
       const result = await new KindDao(dinosaurKind).list(db, { where, orderBy: [], offset: 0, limit: 100 });
       expect(result).toEqual({ rows: [], total: 0 });
       // The count and the page.

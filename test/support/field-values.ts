@@ -4,6 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import type { FieldType } from '../../src/kinds/framework/fields.ts';
 
+// A reference's values are the ids of resources the suite creates, not values of a type.
+const noSamples = (): never => {
+  throw new Error('reference fields take their values from the resources the contract suite creates');
+};
+
 // What a validation reason calls each type: `<field> must be <name>` (SPEC §2.1). Written out here
 // rather than imported from the service, so a change to the text clients see fails a test.
 export const typeNames: Readonly<Record<FieldType, string>> = {
@@ -13,6 +18,7 @@ export const typeNames: Readonly<Record<FieldType, string>> = {
   float: 'a number',
   bool: 'a boolean',
   time: 'an RFC 3339 timestamp string',
+  ref: 'a string (an id)',
 };
 
 export const sleep = (milliseconds: number): Promise<void> =>
@@ -50,6 +56,8 @@ export function sampleValue(type: FieldType, n: number, prefix = 'sample'): unkn
       const ms = Date.UTC(2024, 1, 27, 22, 0, 0, 0) + n * 90_061_001;
       return n % 2 === 1 ? timestampAtOffset(ms, 330) : new Date(ms).toISOString();
     }
+    case 'ref':
+      return noSamples();
   }
 }
 
@@ -80,6 +88,8 @@ export function edgeValues(type: FieldType, required: boolean): unknown[] {
         '9999-12-31T23:59:59.999Z',
         '2024-02-29T23:59:59.999+14:00',
       ];
+    case 'ref':
+      return noSamples();
   }
 }
 
@@ -91,6 +101,7 @@ export function wrongValues(type: FieldType): [string, unknown][] {
   ];
   switch (type) {
     case 'string':
+    case 'ref':
       return [['a number', 1], ['a boolean', true], ...structured];
     case 'int':
       return [
@@ -131,6 +142,7 @@ export function wrongValues(type: FieldType): [string, unknown][] {
 export function literal(type: FieldType, value: unknown): string {
   switch (type) {
     case 'string':
+    case 'ref':
     case 'time':
       return `'${String(value).replaceAll("'", "''")}'`;
     default:
@@ -142,6 +154,7 @@ export function literal(type: FieldType, value: unknown): string {
 export function mismatchedLiterals(type: FieldType): string[] {
   switch (type) {
     case 'string':
+    case 'ref':
       return ['1', 'true'];
     case 'int':
       return ["'1'", '1.5', '2147483648', 'true'];
@@ -173,6 +186,7 @@ export function sameValue(type: FieldType, a: unknown, b: unknown): boolean {
 export function compareValues(type: FieldType, a: unknown, b: unknown): number {
   switch (type) {
     case 'string':
+    case 'ref':
       return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
     case 'bool':
       return Number(a) - Number(b);

@@ -27,6 +27,11 @@ import {
   typeNames,
   wrongValues,
 } from './field-values.ts';
+import {
+  describeReferenceContract,
+  ReferencedResources,
+  type ReferenceFactories,
+} from './reference-contract.ts';
 import { type ApiResponse, startTestService, type TestService } from './service.ts';
 import { openSse, type SseMessage } from './sse.ts';
 
@@ -47,13 +52,24 @@ interface Counts {
 }
 
 // Registers the whole contract suite of `kind` (its own service and database). `valid` returns a
-// fresh valid POST body: every field set to a valid value, string values unique per call.
-export function describeKindContract<F extends Fields>(kind: KindDefinition<F>, valid: () => object): void {
-  const fields = Object.entries(kind.fields) as [string, FieldDefinition][];
+// fresh valid POST body: every field but the references set to a valid value, string values unique
+// per call. `references` gives, for each reference field, a valid body of the Kind it references: the
+// suite creates such resources and sets the reference to one of them.
+export function describeKindContract<F extends Fields>(
+  kind: KindDefinition<F>,
+  valid: () => object,
+  references: ReferenceFactories = {},
+): void {
+  // The per-field checks below apply to fields holding values; reference-contract.ts checks references.
+  const fields = Object.entries(kind.fields).filter(([, field]) => field.type !== 'ref') as [
+    string,
+    FieldDefinition,
+  ][];
   const [firstField] = fields;
-  if (!firstField) throw new Error(`${kind.name} has no fields: the contract needs at least one`);
+  if (!firstField) throw new Error(`${kind.name} has no value fields: the contract needs at least one`);
   const [first, firstDefinition] = firstField;
-  const required = fields.filter(([, field]) => field.required);
+  const referenced = new ReferencedResources(kind, references, () => service);
+  const required = Object.entries(kind.fields).filter(([, field]) => field.required);
   const optional = fields.filter(([, field]) => !field.required);
   const collection = `${apiBase}/${kind.plural}`;
   const itemPath = (id: string): string => `${collection}/${id}`;
@@ -66,7 +82,7 @@ export function describeKindContract<F extends Fields>(kind: KindDefinition<F>, 
   const unknownField = Object.hasOwn(kind.fields, 'no_such_field') ? 'no_such_field_2' : 'no_such_field';
   const otherUnknownField = `${unknownField}_either`;
 
-  const validBody = (): Body => ({ ...(valid() as Body) });
+  const validBody = (): Body => ({ ...(valid() as Body), ...referenced.values() });
   // Only the required fields of a valid body (`{}` for a Kind with none).
   const requiredOnly = (): Body => {
     const body = validBody();
@@ -84,6 +100,7 @@ export function describeKindContract<F extends Fields>(kind: KindDefinition<F>, 
       kind: kind.name,
       href: itemPath(resource?.id),
       ...Object.fromEntries(fields.map(([name, field]) => [name, presented(field.type, values[name])])),
+      ...referenced.presented(values),
       created_at: expect.stringMatching(rfc3339Millis),
       updated_at: expect.stringMatching(rfc3339Millis),
     });
@@ -165,6 +182,7 @@ export function describeKindContract<F extends Fields>(kind: KindDefinition<F>, 
   describe(`${kind.name}: the Kind contract (SPEC §2–§4, §7)`, () => {
     beforeAll(async () => {
       service = await startTestService();
+      await referenced.create();
     });
     afterAll(async () => {
       await service?.stop();
@@ -606,13 +624,15 @@ export function describeKindContract<F extends Fields>(kind: KindDefinition<F>, 
       let scopeWithNull: string;
 
       beforeAll(async () => {
-        const valuesOf = (k: number): Body =>
-          Object.fromEntries(
+        const valuesOf = (k: number): Body => ({
+          ...referenced.values(),
+          ...Object.fromEntries(
             fields.map(([name, field], j) => [
               name,
               sampleValue(field.type, permutation[(k + j) % permutation.length] as number, prefix),
             ]),
-          );
+          ),
+        });
         for (let k = 0; k < permutation.length; k++) {
           rows.push(await create(valuesOf(k)));
           await sleep(3); // distinct created_at
@@ -1011,5 +1031,7 @@ export function describeKindContract<F extends Fields>(kind: KindDefinition<F>, 
         });
       }
     });
+
+    describeReferenceContract({ kind, service: () => service, validBody, referenced });
   });
 }

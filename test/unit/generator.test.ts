@@ -56,8 +56,23 @@ describe('field lists', () => {
     ['a', /unknown type ''/],
     ['between:int', /search language/],
     ['null:string', /search language/],
+    ['owner_id:ref', /a reference names its Kind, e.g. owner_id:ref:Owner/],
+    ['owner:ref:Owner', /name it <relation>_id, e.g. owner_id/],
+    ['_id:ref:Owner', /snake_case/],
+    ['owner_id:ref:owner', /references 'owner', which is not a Kind name/],
+    ['owner_id:ref:Owner:maybe', /expected name:type/],
+    ['owner:string,owner_id:ref:Owner', /names the relation 'owner', which is taken/],
+    ['kind_id:ref:Owner', /names the relation 'kind', which is taken/],
+    ['and_id:ref:Owner', /names the relation 'and', which is taken/],
   ])('refuses %j in one line', (spec, reason) => {
     expect(refusal(() => parseFieldSpecs(spec))).toMatch(reason);
+  });
+
+  it('reads name:ref:Kind[:required] as a reference to that Kind', () => {
+    expect(parseFieldSpecs('owner_id:ref:Owner:required,pet_food_id:ref:PetFood')).toEqual([
+      { name: 'owner_id', type: 'ref', required: true, target: kindNames('Owner') },
+      { name: 'pet_food_id', type: 'ref', required: false, target: kindNames('PetFood') },
+    ]);
   });
 });
 
@@ -91,6 +106,46 @@ describe('schema changes', () => {
     ]);
     expect(losses).toHaveLength(3);
     expect(losses.join(' ')).toMatch(/fuel.*mass.*crew/);
+  });
+
+  it('adds an optional reference with its foreign key and index', () => {
+    const after = parseFieldSpecs(
+      'name:string:required,fuel:float,mass:int64,crew:int:required,pad_id:ref:Pad',
+    );
+    expect(schemaChange('rockets', before, after)).toEqual({
+      statements: [
+        'alter table "rockets" add column "pad_id" text references "pads" (id) on delete restrict',
+        'create index "rockets_pad_id" on "rockets" ("pad_id")',
+      ],
+      losses: [],
+    });
+  });
+
+  it('refuses a required reference for existing rows, which have nothing to reference', () => {
+    const withPad = parseFieldSpecs('name:string:required,pad_id:ref:Pad');
+    expect(
+      refusal(() => schemaChange('rockets', before, [...withPad, ...parseFieldSpecs('x_id:ref:X:required')])),
+    ).toMatch(/'x_id' cannot become a required reference of the existing rockets/);
+    expect(
+      refusal(() =>
+        schemaChange('rockets', withPad, parseFieldSpecs('name:string:required,pad_id:ref:Pad:required')),
+      ),
+    ).toMatch(/'pad_id' cannot become a required reference/);
+  });
+
+  it('a reference retargeted is a loss: the column is dropped and added again', () => {
+    const withPad = parseFieldSpecs('name:string:required,pad_id:ref:Pad');
+    const { statements, losses } = schemaChange(
+      'rockets',
+      withPad,
+      parseFieldSpecs('name:string:required,pad_id:ref:Site'),
+    );
+    expect(statements).toEqual([
+      'alter table "rockets" drop column "pad_id"',
+      'alter table "rockets" add column "pad_id" text references "sites" (id) on delete restrict',
+      'create index "rockets_pad_id" on "rockets" ("pad_id")',
+    ]);
+    expect(losses).toEqual(["changing 'pad_id' from ref to Pad to ref to Site deletes its values"]);
   });
 
   it('is empty when nothing changed', () => {

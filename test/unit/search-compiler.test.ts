@@ -13,6 +13,7 @@ import {
 } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { dinosaurKind } from '../../src/kinds/dinosaurs/model.ts';
+import { fossilKind } from '../../src/kinds/fossils/model.ts';
 import { kindListable } from '../../src/kinds/framework/listable.ts';
 import { compileSearch } from '../../src/search/compiler.ts';
 import { SearchError } from '../../src/search/errors.ts';
@@ -54,7 +55,7 @@ function where(condition: RawBuilder<SqlBool>, table: string) {
 
 // The SQL and parameters of `select * from <table> where <search>`.
 function compiled(search: string, searchable: Searchable = dinosaurs) {
-  return where(compileSearch(parseSearch(search), searchable), searchable.table);
+  return where(compileSearch(parseSearch(search), searchable).where, searchable.table);
 }
 
 const selectDinosaurs = 'select * from "dinosaurs" where ';
@@ -268,13 +269,13 @@ describe('compileSearch: fields outside the allow-list', () => {
     ["constructor = 'x'", 0, "unknown field 'constructor'"],
     ["__proto__ = 'x'", 0, "unknown field '__proto__'"],
     ["toString = 'x'", 0, "unknown field 'toString'"],
-    ["foo.bar = 'x'", 0, "'foo.bar' is not a field of dinosaurs: related resources cannot be searched"],
-    ["events.id = 'x'", 0, "'events.id' is not a field of dinosaurs: related resources cannot be searched"],
-    ["a.b.c = 'x'", 0, "'a.b.c' is not a field of dinosaurs: related resources cannot be searched"],
+    ["foo.bar = 'x'", 0, "'foo.bar' is not a field of dinosaurs: it has no relations"],
+    ["events.id = 'x'", 0, "'events.id' is not a field of dinosaurs: it has no relations"],
+    ["a.b.c = 'x'", 0, "'a.b.c' is not a field of dinosaurs: it has no relations"],
     [
       "dinosaurs.species.x = 'x'",
       0,
-      "'dinosaurs.species.x' is not a field of dinosaurs: related resources cannot be searched",
+      "'dinosaurs.species.x' is not a field of dinosaurs: it has no relations",
     ],
     ["dinosaurs.nope = 'x'", 0, "unknown field 'dinosaurs.nope'"],
     ["not (species = 'a' and colour in ('red'))", 23, "unknown field 'colour'"],
@@ -283,6 +284,59 @@ describe('compileSearch: fields outside the allow-list', () => {
     expect(error.kind).toBe('meaning');
     expect(error.message).toBe(message);
     expect(error.position).toBe(position);
+  });
+});
+
+describe('compileSearch: fields of related resources', () => {
+  const fossils = kindListable(fossilKind).searchable;
+  const compiledFossils = (search: string) => compileSearch(parseSearch(search), fossils);
+
+  it('compiles a related field to the column of the joined relation, and names the relation', () => {
+    const { where, relations } = compiledFossils("dinosaur.species = 'T' and site = 's'");
+    const { sql, parameters } = db.selectFrom('fossils').selectAll().where(where).compile();
+    expect(sql).toBe('select * from "fossils" where ("dinosaur"."species" = $1 and "fossils"."site" = $2)');
+    expect(parameters).toEqual(['T', 's']);
+    expect([...relations]).toEqual(['dinosaur']);
+  });
+
+  it('a search of its own fields joins nothing, the reference field included', () => {
+    expect([...compiledFossils("site = 'x' or dinosaur_id = 'y'").relations]).toEqual([]);
+  });
+
+  it('checks related values against the related field type', () => {
+    expect(thrown(() => compiledFossils('dinosaur.created_at > 3')).message).toBe(
+      "'dinosaur.created_at' needs a timestamp such as '2024-01-31T12:00:00Z', not 3",
+    );
+  });
+
+  it.each([
+    ["dinosaur.nope = 'x'", "unknown field 'dinosaur.nope': 'dinosaur' has no field 'nope'"],
+    [
+      "dinosaur.deleted_at = 'x'",
+      "unknown field 'dinosaur.deleted_at': 'dinosaur' has no field 'deleted_at'",
+    ],
+    [
+      "dinosaur.dinosaur.species = 'x'",
+      "'dinosaur.dinosaur.species' is not a field of fossils: its relations are dinosaur",
+    ],
+    ["dinosaurs.species = 'x'", "'dinosaurs.species' is not a field of fossils: its relations are dinosaur"],
+    ["constructor.id = 'x'", "'constructor.id' is not a field of fossils: its relations are dinosaur"],
+  ])('refuses %j', (search, message) => {
+    expect(thrown(() => compiledFossils(search)).message).toBe(message);
+  });
+
+  it('orders by a related field', () => {
+    const [term] = parseOrderBy('dinosaur.species desc', fossils);
+    expect(term).toEqual({
+      field: {
+        name: 'dinosaur.species',
+        column: 'species',
+        type: 'string',
+        qualifiedColumn: 'dinosaur.species',
+        relation: 'dinosaur',
+      },
+      direction: 'desc',
+    });
   });
 });
 
@@ -431,7 +485,7 @@ describe('property tests', () => {
     fc.assert(
       fc.property(input, (text) => {
         try {
-          where(compileSearch(parseSearch(text), dinosaurs), 'dinosaurs');
+          where(compileSearch(parseSearch(text), dinosaurs).where, 'dinosaurs');
         } catch (error) {
           expect(error).toBeInstanceOf(SearchError);
         }

@@ -4,9 +4,10 @@ import { malformedRequest, validationFailed } from '../../errors/catalogue.ts';
 import { parseTimestamp } from '../../values/timestamp.ts';
 import { type FieldDefinition, typeNames } from './fields.ts';
 import type { FieldValues, KindDefinition } from './kind.ts';
+import { relationsOf } from './relations.ts';
 
-// Fields a client may send back as it read them; they are ignored.
-const readOnlyFields = new Set(['kind', 'href', 'created_at', 'updated_at']);
+// Properties a client may send back as it read them; they are ignored.
+const readOnlyProperties = ['kind', 'href', 'created_at', 'updated_at'];
 
 export function parseCreateBody(kind: KindDefinition, body: unknown): FieldValues {
   const object = requireObject(body);
@@ -16,9 +17,10 @@ export function parseCreateBody(kind: KindDefinition, body: unknown): FieldValue
   const values: FieldValues = {};
   for (const [name, field] of Object.entries(kind.fields)) {
     const value = object[name];
-    const missing = value === undefined || value === null || (field.type === 'string' && value === '');
-    if (missing && field.required) throw validationFailed(`${name} is required`);
-    values[name] = value === undefined || value === null ? null : convert(name, field, value);
+    const absent = value === undefined || value === null || isNoReference(field, value);
+    if ((absent || (field.type === 'string' && value === '')) && field.required)
+      throw validationFailed(`${name} is required`);
+    values[name] = absent ? null : convert(name, field, value);
   }
   return values;
 }
@@ -33,11 +35,14 @@ export function parsePatchBody(kind: KindDefinition, body: unknown, pathId: stri
   for (const [name, field] of Object.entries(kind.fields)) {
     if (!Object.hasOwn(object, name)) continue;
     const value = object[name];
+    const empty = value === '' && (field.type === 'string' || field.type === 'ref');
     if (value === null) {
       if (field.required) throw validationFailed(`${name} cannot be null`);
       changes[name] = null;
-    } else if (field.required && field.type === 'string' && value === '') {
+    } else if (field.required && empty) {
       throw validationFailed(`${name} cannot be empty`);
+    } else if (isNoReference(field, value)) {
+      changes[name] = null;
     } else {
       changes[name] = convert(name, field, value);
     }
@@ -53,9 +58,15 @@ function requireObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+// An empty reference is no reference: clients whose language has no null (Go's zero value) send "".
+function isNoReference(field: FieldDefinition, value: unknown): boolean {
+  return field.type === 'ref' && value === '';
+}
+
 function rejectUnknownFields(kind: KindDefinition, object: Record<string, unknown>): void {
+  const ignored = new Set([...readOnlyProperties, ...relationsOf(kind).map(({ name }) => name)]);
   const unknown = Object.keys(object).filter(
-    (key) => key !== 'id' && !readOnlyFields.has(key) && !Object.hasOwn(kind.fields, key),
+    (key) => key !== 'id' && !ignored.has(key) && !Object.hasOwn(kind.fields, key),
   );
   if (unknown.length === 1) throw validationFailed(`unknown field '${unknown[0]}'`);
   if (unknown.length > 1)
@@ -66,6 +77,7 @@ function convert(name: string, field: FieldDefinition, value: unknown): unknown 
   const wrongType = (): Error => validationFailed(`${name} must be ${typeNames[field.type]}`);
   switch (field.type) {
     case 'string':
+    case 'ref':
       if (typeof value !== 'string') throw wrongType();
       // PostgreSQL text cannot hold NUL.
       if (value.includes('\u0000')) throw validationFailed(`${name} cannot contain a NUL character`);

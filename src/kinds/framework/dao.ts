@@ -2,6 +2,7 @@ import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
 import type { OrderTerm } from '../../search/order.ts';
 import type { KindDefinition, KindRow } from './kind.ts';
+import { type EmbeddedField, relationJoins } from './relations.ts';
 
 // Every Kind table, seen by the generic DAO. Column names are the Kind's JSON field names.
 type KindTables = Record<string, KindRow>;
@@ -12,6 +13,8 @@ export interface ListSelection {
   readonly orderBy: readonly OrderTerm[]; // empty: created_at, id
   readonly offset: number;
   readonly limit: number;
+  readonly joins?: readonly string[]; // the relations the search, the order and the embedding reach
+  readonly embed?: readonly EmbeddedField[]; // read as the key `<relation>.<field>` of each row
 }
 
 export interface ListResult {
@@ -23,7 +26,7 @@ export interface ListResult {
 export class KindDao {
   private readonly table: string;
 
-  constructor(kind: KindDefinition) {
+  constructor(private readonly kind: KindDefinition) {
     this.table = kind.plural;
   }
 
@@ -38,26 +41,52 @@ export class KindDao {
       .executeTakeFirst();
   }
 
-  // One page of live rows and the number of rows matching, ignoring paging. Any order ends with `id`,
-  // so pages never overlap or skip rows that tie on the ordered fields.
+  // One page of live rows and the number of rows matching, ignoring paging, in one statement each.
+  // Any order ends with `id`, so pages never overlap or skip rows that tie on the ordered fields.
+  // Related rows come from joins in the same statement, never from a query per item.
   async list(db: Kysely<Database>, selection: ListSelection): Promise<ListResult> {
-    const matching = this.kindDb(db)
-      .selectFrom(this.table)
-      .where('deleted_at', 'is', null)
-      .$if(selection.where !== undefined, (query) => query.where(selection.where as RawBuilder<SqlBool>));
-    const { total } = await matching.select(sql<string>`count(*)`.as('total')).executeTakeFirstOrThrow();
+    const table = sql.table(this.table);
+    const live = sql<SqlBool>`${sql.ref(`${this.table}.deleted_at`)} is null`;
+    const from = sql`${table} ${relationJoins(this.kind, selection.joins ?? [])}`;
+    const where = selection.where ? sql`${live} and ${selection.where}` : live;
+    const counted = await sql<{
+      total: string;
+    }>`select count(*) as total from ${from} where ${where}`.execute(db);
+    const total = Number(counted.rows[0]?.total ?? 0);
     // An offset past any possible table (or past what PostgreSQL's bigint takes) is simply past the end.
-    if (selection.limit === 0 || !Number.isSafeInteger(selection.offset))
-      return { rows: [], total: Number(total) };
+    if (selection.limit === 0 || !Number.isSafeInteger(selection.offset)) return { rows: [], total };
     const terms: [string, 'asc' | 'desc'][] =
       selection.orderBy.length > 0
         ? selection.orderBy.map((term) => [term.field.qualifiedColumn, term.direction])
         : [[`${this.table}.created_at`, 'asc']];
     if (!terms.some(([column]) => column === `${this.table}.id`)) terms.push([`${this.table}.id`, 'asc']);
-    let query = matching.selectAll().$castTo<KindRow>();
-    for (const [column, direction] of terms) query = query.orderBy(sql.ref(column), direction);
-    const rows = await query.limit(selection.limit).offset(selection.offset).execute();
-    return { rows, total: Number(total) };
+    const order = sql.join(terms.map(([column, direction]) => sql`${sql.ref(column)} ${sql.raw(direction)}`));
+    const columns = [
+      sql`${table}.*`,
+      ...(selection.embed ?? []).map(
+        ({ relation, field }) => sql`${sql.ref(`${relation}.${field}`)} as ${sql.id(`${relation}.${field}`)}`,
+      ),
+    ];
+    const { rows } = await sql<KindRow>`
+      select ${sql.join(columns)} from ${from} where ${where}
+      order by ${order} limit ${selection.limit} offset ${selection.offset}`.execute(db);
+    return { rows, total };
+  }
+
+  // Whether the live row with this id exists, locking it against deletion (FOR SHARE) until the
+  // transaction ends: a row being referenced cannot be deleted under the reference being written.
+  async lockLive(db: Kysely<Database>, id: string): Promise<boolean> {
+    const { rows } = await sql`
+      select 1 from ${sql.table(this.table)} where id = ${id} and deleted_at is null for share`.execute(db);
+    return rows.length > 0;
+  }
+
+  // How many live rows hold `id` in the reference field `field`.
+  async countReferencing(db: Kysely<Database>, field: string, id: string): Promise<number> {
+    const { rows } = await sql<{ count: string }>`
+      select count(*) from ${sql.table(this.table)}
+      where ${sql.ref(field)} = ${id} and deleted_at is null`.execute(db);
+    return Number(rows[0]?.count ?? 0);
   }
 
   async insert(db: Kysely<Database>, row: KindRow): Promise<KindRow> {

@@ -1,14 +1,34 @@
 // The field types a Kind may declare (the generator's `--fields` types) and what each means in JSON,
 // in TypeScript and in PostgreSQL. A Kind's fields are the one source its schemas, validation,
 // presentation and migration are derived from.
+import type { KindDefinition } from './kind.ts';
 
-export type FieldType = 'string' | 'int' | 'int64' | 'float' | 'bool' | 'time';
+export type ScalarType = 'string' | 'int' | 'int64' | 'float' | 'bool' | 'time';
+export type FieldType = ScalarType | 'ref';
 
-export interface FieldDefinition {
-  readonly type: FieldType;
+export interface ScalarField {
+  readonly type: ScalarType;
   readonly required: boolean;
   readonly description: string;
 }
+
+// What deleting a referenced row does. Rows are soft-deleted, so a database ON DELETE action never
+// fires: the service enforces the rule. `restrict` is the one rule today: deleting a row that live
+// rows still reference is refused (409), so no live reference ever dangles.
+export type DeleteRule = 'restrict';
+
+// A reference to a row of another Kind (or of the same Kind): the id of that row, held in a column
+// with a foreign key. Its field name ends in `_id`; the part before is the relation's name
+// (`dinosaur_id` → `dinosaur`), used in search, ordering and embedding.
+export interface ReferenceField {
+  readonly type: 'ref';
+  readonly required: boolean;
+  readonly description: string;
+  readonly target: () => KindDefinition; // a function: two Kinds may reference each other
+  readonly onDelete: DeleteRule;
+}
+
+export type FieldDefinition = ScalarField | ReferenceField;
 
 export type Fields = Readonly<Record<string, FieldDefinition>>;
 
@@ -19,18 +39,33 @@ interface TypeOf {
   float: number;
   bool: boolean;
   time: string;
+  ref: string;
 }
 
-// The JSON value of a field: `time` travels as an RFC 3339 string; optional fields may be null.
+// The JSON value of a field: `time` travels as an RFC 3339 string, `ref` as the referenced id;
+// optional fields may be null.
 export type FieldValue<F extends FieldDefinition> = F['required'] extends true
   ? TypeOf[F['type']]
   : TypeOf[F['type']] | null;
 
-export function defineField<T extends FieldType, R extends boolean = false>(
+export function defineField<T extends ScalarType, R extends boolean = false>(
   type: T,
   options: { required?: R; description?: string } = {},
 ): { readonly type: T; readonly required: R; readonly description: string } {
   return { type, required: (options.required ?? false) as R, description: options.description ?? '' };
+}
+
+export function defineReference<R extends boolean = false>(
+  target: () => KindDefinition,
+  options: { required?: R; description?: string; onDelete?: DeleteRule } = {},
+): ReferenceField & { readonly required: R } {
+  return {
+    type: 'ref',
+    target,
+    required: (options.required ?? false) as R,
+    description: options.description ?? '',
+    onDelete: options.onDelete ?? 'restrict',
+  };
 }
 
 export const sqlTypes: Readonly<Record<FieldType, string>> = {
@@ -40,6 +75,7 @@ export const sqlTypes: Readonly<Record<FieldType, string>> = {
   float: 'double precision',
   bool: 'boolean',
   time: 'timestamptz(3)',
+  ref: 'text',
 };
 
 // What a validation message calls each type.
@@ -50,4 +86,5 @@ export const typeNames: Readonly<Record<FieldType, string>> = {
   float: 'a number',
   bool: 'a boolean',
   time: 'an RFC 3339 timestamp string',
+  ref: 'a string (an id)',
 };

@@ -7,7 +7,7 @@ import { entityTag, ifNoneMatchHolds } from './etag.ts';
 import type { IdempotencyKey } from './idempotency.ts';
 import type { KindDefinition } from './kind.ts';
 import { kindListable } from './listable.ts';
-import { createPresenter } from './presenter.ts';
+import { createPresenter, embedRelated } from './presenter.ts';
 import type { KindService } from './service.ts';
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -38,9 +38,22 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
     list: async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       if (watch && query.watch === 'true') return await watch(request, reply, kind);
-      const { page, size, where, orderBy, fields } = parseListQuery(query, listable);
-      const { rows, total } = await service.list({ where, orderBy, offset: (page - 1) * size, limit: size });
-      const list = { kind: `${kind.name}List`, page, size: rows.length, total, items: rows.map(present) };
+      const { page, size, where, orderBy, fields, embed, joins } = parseListQuery(query, listable);
+      const { rows, total } = await service.list({
+        where,
+        orderBy,
+        offset: (page - 1) * size,
+        limit: size,
+        joins,
+        embed,
+      });
+      const embedded = embedRelated(kind, embed);
+      const items = rows.map((row) => {
+        const resource = present(row);
+        embedded(resource, row);
+        return resource;
+      });
+      const list = { kind: `${kind.name}List`, page, size: rows.length, total, items };
       if (!fields) return list;
       // Projected items lack properties the response schema requires: serialise them as they are.
       return reply

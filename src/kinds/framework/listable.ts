@@ -1,7 +1,8 @@
 import type { Listable } from '../../http/list-params.ts';
-import type { SearchField, SearchFieldType } from '../../search/searchable.ts';
+import type { SearchField, SearchFieldType, SearchRelation } from '../../search/searchable.ts';
 import type { FieldType } from './fields.ts';
-import type { KindDefinition } from './kind.ts';
+import { commonProperties, type KindDefinition } from './kind.ts';
+import { relationsOf } from './relations.ts';
 
 const searchTypes: Readonly<Record<FieldType, SearchFieldType>> = {
   string: 'string',
@@ -10,11 +11,27 @@ const searchTypes: Readonly<Record<FieldType, SearchFieldType>> = {
   float: 'number',
   bool: 'boolean',
   time: 'time',
+  ref: 'string',
 };
 
-// A Kind's list may be searched and ordered by its id, its timestamps and its own fields, and
-// projected onto any property of its resources.
+// A Kind's list may be searched and ordered by its id, its timestamps and its own fields, and by those
+// of the Kinds it references (`dinosaur.species`); and projected onto any property of its resources,
+// or embed chosen fields of a referenced resource (`fields=dinosaur.species`).
 export function kindListable(kind: KindDefinition): Listable {
+  const relations: Record<string, SearchRelation> = {};
+  const embeddable: string[] = [];
+  for (const { name, target } of relationsOf(kind)) {
+    const fields = searchFields(target);
+    relations[name] = { table: target.plural, fields };
+    embeddable.push(...Object.keys(fields).map((field) => `${name}.${field}`));
+  }
+  return {
+    searchable: { table: kind.plural, fields: searchFields(kind), relations },
+    properties: [...commonProperties, ...Object.keys(kind.fields), ...Object.keys(relations), ...embeddable],
+  };
+}
+
+function searchFields(kind: KindDefinition): Record<string, SearchField> {
   const fields: Record<string, SearchField> = {
     id: { column: 'id', type: 'string' },
     created_at: { column: 'created_at', type: 'time' },
@@ -22,8 +39,5 @@ export function kindListable(kind: KindDefinition): Listable {
   };
   for (const [name, field] of Object.entries(kind.fields))
     fields[name] = { column: name, type: searchTypes[field.type] };
-  return {
-    searchable: { table: kind.plural, fields },
-    properties: ['id', 'kind', 'href', ...Object.keys(kind.fields), 'created_at', 'updated_at'],
-  };
+  return fields;
 }

@@ -1,7 +1,8 @@
 // Turns a row into the JSON a client sees: kind and href added, timestamps as RFC 3339 UTC with
 // milliseconds (the columns hold milliseconds, so POST, GET, list and PATCH show the same text).
-import type { Fields } from './fields.ts';
+import type { Fields, FieldType } from './fields.ts';
 import type { KindDefinition, KindRow, Resource } from './kind.ts';
+import { type EmbeddedField, relationsOf } from './relations.ts';
 
 export type Presenter<F extends Fields> = (row: KindRow) => Resource<F>;
 
@@ -12,22 +13,53 @@ export function kindHref(basePath: string, kind: KindDefinition, id?: string): s
 
 export function createPresenter<F extends Fields>(basePath: string, kind: KindDefinition<F>): Presenter<F> {
   const fields = Object.entries(kind.fields);
+  const relations = relationsOf(kind);
   return (row) => {
     const resource: Record<string, unknown> = {
       id: row.id,
       kind: kind.name,
       href: kindHref(basePath, kind, row.id),
     };
-    for (const [name, field] of fields) {
-      const value = row[name] ?? null;
-      if (value === null) resource[name] = null;
-      else if (field.type === 'time') resource[name] = (value as Date).toISOString();
-      else if (field.type === 'int64')
-        resource[name] = Number(value); // pg returns bigint as text
-      else resource[name] = value;
+    for (const [name, field] of fields) resource[name] = presentValue(field.type, row[name]);
+    for (const { name, field, target } of relations) {
+      const id = row[field];
+      resource[name] =
+        typeof id === 'string' ? { id, kind: target.name, href: kindHref(basePath, target, id) } : null;
     }
     resource.created_at = row.created_at.toISOString();
     resource.updated_at = row.updated_at.toISOString();
     return resource as Resource<F>;
+  };
+}
+
+// A column's value as JSON: times as RFC 3339 UTC text, bigints (which pg returns as text) as numbers.
+export function presentValue(type: FieldType, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (type === 'time') return (value as Date).toISOString();
+  if (type === 'int64') return Number(value);
+  return value;
+}
+
+// Adds the embedded fields of referenced resources (`fields=dinosaur.species`), read by the list's
+// joins as `dinosaur.species` columns, to each relation's object of a presented resource.
+export function embedRelated(
+  kind: KindDefinition,
+  embed: readonly EmbeddedField[],
+): (resource: Record<string, unknown>, row: KindRow) => void {
+  const targets = new Map(relationsOf(kind).map(({ name, target }) => [name, target]));
+  const typeOf = (relation: string, field: string): FieldType => {
+    const definition = targets.get(relation)?.fields[field];
+    if (definition) return definition.type;
+    return field === 'created_at' || field === 'updated_at' ? 'time' : 'string';
+  };
+  return (resource, row) => {
+    for (const { relation, field } of embed) {
+      const object = resource[relation];
+      if (object === null || typeof object !== 'object') continue; // no reference: nothing to embed
+      (object as Record<string, unknown>)[field] = presentValue(
+        typeOf(relation, field),
+        row[`${relation}.${field}`],
+      );
+    }
   };
 }

@@ -1,6 +1,7 @@
 import { type TSchema, Type } from 'typebox';
 import type { FieldDefinition, FieldType } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
+import { relationsOf } from './relations.ts';
 
 // A Kind's JSON schemas, derived from its fields. They document the API (OpenAPI) and drive response
 // serialisation; request bodies are checked by body.ts, whose messages are part of the contract.
@@ -18,12 +19,33 @@ const jsonTypes: Readonly<Record<FieldType, () => TSchema>> = {
   float: () => Type.Number({ format: 'double' }),
   bool: () => Type.Boolean(),
   time: () => Type.String({ format: 'date-time' }),
+  ref: () => Type.String(),
 };
 
 function fieldSchema(field: FieldDefinition, nullable: boolean): TSchema {
   const base = jsonTypes[field.type]();
   const schema = nullable ? Type.Union([base, Type.Null()]) : base;
-  return field.description ? { ...schema, description: field.description } : schema;
+  const description =
+    field.type === 'ref'
+      ? `${field.description ? `${field.description}. ` : ''}The id of a ${field.target().name}`
+      : field.description;
+  return description ? { ...schema, description } : schema;
+}
+
+// The relation `dinosaur` of `dinosaur_id`, as a resource shows it: where the referenced row is.
+// A list's `fields=dinosaur.species` adds the chosen fields of that row to this object.
+function referenceSchema(target: KindDefinition): TSchema {
+  return Type.Union(
+    [
+      Type.Object({
+        id: Type.String(),
+        kind: Type.String({ description: `Always "${target.name}"` }),
+        href: Type.String(),
+      }),
+      Type.Null(),
+    ],
+    { readOnly: true, description: `The referenced ${target.name}` },
+  );
 }
 
 export function kindSchemas(kind: KindDefinition): KindSchemas {
@@ -34,6 +56,7 @@ export function kindSchemas(kind: KindDefinition): KindSchemas {
       kind: Type.String({ description: `Always "${kind.name}"`, readOnly: true }),
       href: Type.String({ readOnly: true }),
       ...Object.fromEntries(fields.map(([name, field]) => [name, fieldSchema(field, !field.required)])),
+      ...Object.fromEntries(relationsOf(kind).map(({ name, target }) => [name, referenceSchema(target)])),
       created_at: Type.String({ format: 'date-time', readOnly: true }),
       updated_at: Type.String({ format: 'date-time', readOnly: true }),
     },

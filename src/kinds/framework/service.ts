@@ -1,12 +1,13 @@
 import { type LockObserver, lockForTransaction } from '../../db/advisory-lock.ts';
 import type { Db, Tx } from '../../db/database.ts';
-import { ApiError, notFound } from '../../errors/catalogue.ts';
+import { ApiError, notFound, validationFailed } from '../../errors/catalogue.ts';
 import { type EventType, recordEvent } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
-import type { KindDao, ListResult, ListSelection } from './dao.ts';
+import { KindDao, type ListResult, type ListSelection } from './dao.ts';
 import { entityTag, ifMatchHolds } from './etag.ts';
 import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } from './idempotency.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
+import type { Referrer } from './relations.ts';
 
 // What a service needs from the composition root. Time and ids come in as functions tests can control.
 export interface ServiceDependencies {
@@ -29,6 +30,7 @@ export class KindService {
     readonly kind: KindDefinition,
     private readonly dao: KindDao,
     private readonly deps: ServiceDependencies,
+    private readonly referrers: readonly Referrer[] = [],
   ) {}
 
   async get(id: string): Promise<KindRow> {
@@ -55,6 +57,7 @@ export class KindService {
       if (idempotency && !(await claimKey(trx, idempotency, print))) {
         return { row: await replay(trx, idempotency, this.kind.plural, print), written: false };
       }
+      await this.checkReferences(trx, values);
       const row = await this.dao.insert(trx, {
         ...values,
         id,
@@ -72,6 +75,7 @@ export class KindService {
     return await this.write(id, 'Update', async (trx) => {
       const current = await this.lockedCurrent(trx, id, condition);
       if (!this.changes(current, changes)) return { row: current, written: false };
+      await this.checkReferences(trx, changes);
       const row = await this.dao.update(trx, id, { ...changes, updated_at: this.deps.clock() });
       return { row, written: true };
     });
@@ -81,6 +85,9 @@ export class KindService {
     await this.write(id, 'Delete', async (trx) => {
       await this.lockedCurrent(trx, id, condition);
       const row = (await this.dao.softDelete(trx, id, this.deps.clock())) ?? this.notFound(id);
+      // After the row is marked deleted (so its lock is held): a reference written concurrently has
+      // either committed and is counted here, or waits on that lock and then finds the row gone.
+      await this.refuseIfReferenced(trx, id);
       return { row, written: true };
     });
   }
@@ -122,6 +129,33 @@ export class KindService {
     });
     if (written) this.deps.notify(eventId);
     return row;
+  }
+
+  // Every reference being written names a live row, which stays live until this transaction ends.
+  private async checkReferences(trx: Tx, values: FieldValues): Promise<void> {
+    for (const [name, field] of Object.entries(this.kind.fields)) {
+      const id = values[name];
+      if (field.type !== 'ref' || typeof id !== 'string') continue;
+      const target = field.target();
+      if (!(this.possibleId(id) && (await new KindDao(target).lockLive(trx, id)))) {
+        throw validationFailed(
+          `${name} must reference an existing ${target.name}: no ${target.name} with id='${id}'`,
+        );
+      }
+    }
+  }
+
+  // The delete rule `restrict`: a row that live rows still reference is not deleted.
+  private async refuseIfReferenced(trx: Tx, id: string): Promise<void> {
+    for (const { kind, field } of this.referrers) {
+      const count = await new KindDao(kind).countReferencing(trx, field, id);
+      if (count > 0) {
+        throw new ApiError(
+          'Conflict',
+          `${this.kind.name} with id='${id}' is referenced by ${count} ${kind.name} resource${count === 1 ? '' : 's'} (${field}): delete or change ${count === 1 ? 'it' : 'them'} first`,
+        );
+      }
+    }
   }
 
   private changes(current: KindRow, changes: FieldValues): boolean {
