@@ -10,6 +10,7 @@ import { fossilKind } from '../../src/kinds/fossils/model.ts';
 import { KindDao } from '../../src/kinds/framework/dao.ts';
 import { kindListable } from '../../src/kinds/framework/listable.ts';
 import { expectError } from '../support/expectations.ts';
+import { planOf } from '../support/query-plans.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 import { openSse } from '../support/sse.ts';
 
@@ -161,13 +162,6 @@ describe('Fossil → Dinosaur over HTTP', () => {
 });
 
 describe('a page of 100 fossils with their dinosaurs, searched by species, on 10,000 rows each', () => {
-  interface PlanNode {
-    'Node Type': string;
-    'Relation Name'?: string;
-    'Index Name'?: string;
-    Plans?: PlanNode[];
-  }
-  const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
   const captured: { sql: string; parameters: readonly unknown[] }[] = [];
   let db: Kysely<Database>;
 
@@ -223,19 +217,19 @@ describe('a page of 100 fossils with their dinosaurs, searched by species, on 10
     ).toBe(20);
     expect(captured).toHaveLength(2);
     for (const statement of captured) {
-      const [row] = await service.database.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-        `explain (format json) ${statement.sql}`,
-        [...statement.parameters],
-      );
-      const plan = row?.['QUERY PLAN'][0]?.Plan as PlanNode;
-      const all = nodes(plan);
-      const context = JSON.stringify(plan);
+      const { nodes, text } = await planOf(service.database, statement);
       expect(
-        all.filter((node) => node['Node Type'] === 'Seq Scan'),
-        context,
+        nodes.filter((node) => node['Node Type'] === 'Seq Scan'),
+        text,
       ).toEqual([]);
-      expect(all.some((node) => node['Index Name'] === 'dinosaurs_species')).toBe(true);
-      expect(all.some((node) => node['Index Name'] === 'fossils_dinosaur_id')).toBe(true);
+      expect(
+        nodes.some((node) => node['Index Name'] === 'dinosaurs_species'),
+        text,
+      ).toBe(true);
+      expect(
+        nodes.some((node) => node['Index Name'] === 'fossils_dinosaur_id'),
+        text,
+      ).toBe(true);
     }
   });
 });

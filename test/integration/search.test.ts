@@ -13,6 +13,7 @@ import { kindListable } from '../../src/kinds/framework/listable.ts';
 import { compileSearch } from '../../src/search/compiler.ts';
 import { parseSearch } from '../../src/search/parser.ts';
 import { expectError } from '../support/expectations.ts';
+import { planOf } from '../support/query-plans.ts';
 import { validDinosaurSearch } from '../support/search-arbitraries.ts';
 import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
 
@@ -528,14 +529,6 @@ describe('injection attempts', () => {
 });
 
 describe('a search on species uses the species index', () => {
-  interface PlanNode {
-    'Node Type': string;
-    'Relation Name'?: string;
-    'Index Name'?: string;
-    Plans?: PlanNode[];
-  }
-  const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-
   it('plans the list query of the DAO with an index scan on 10,000 rows, not a sequential scan', async () => {
     await service.database.query(
       `insert into dinosaurs (id, species, created_at, updated_at)
@@ -561,20 +554,14 @@ describe('a search on species uses the species index', () => {
       expect(page?.sql).toMatch(/"dinosaurs"\."species" = \$1/);
       expect(page?.sql).toMatch(/limit \$2/);
       for (const statement of captured) {
-        const [row] = await service.database.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-          `explain (format json) ${statement.sql}`,
-          [...statement.parameters],
-        );
-        const plan = row?.['QUERY PLAN'][0]?.Plan as PlanNode;
-        const all = nodes(plan);
-        const context = JSON.stringify(plan);
+        const { nodes, text } = await planOf(service.database, statement);
         expect(
-          all.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'dinosaurs'),
-          context,
+          nodes.filter((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'dinosaurs'),
+          text,
         ).toEqual([]);
         expect(
-          all.some((node) => node['Index Name'] === 'dinosaurs_species'),
-          context,
+          nodes.some((node) => node['Index Name'] === 'dinosaurs_species'),
+          text,
         ).toBe(true);
       }
     } finally {
@@ -591,14 +578,13 @@ describe('a search on species uses the species index', () => {
     );
     try {
       await service.database.query('analyze dinosaurs');
-      const [row] = await service.database.query<{ 'QUERY PLAN': { Plan: PlanNode }[] }>(
-        `explain (format json) select * from dinosaurs where deleted_at is null and dinosaurs.species = $1
+      const { nodes } = await planOf(service.database, {
+        sql: `select * from dinosaurs where deleted_at is null and dinosaurs.species = $1
          order by created_at, id limit 100`,
-        ['x'],
-      );
-      const all = nodes(row?.['QUERY PLAN'][0]?.Plan as PlanNode);
-      expect(all.map((node) => node['Node Type'])).not.toContain('Seq Scan');
-      expect(all.some((node) => node['Index Name'] === 'dinosaurs_species')).toBe(true);
+        parameters: ['x'],
+      });
+      expect(nodes.map((node) => node['Node Type'])).not.toContain('Seq Scan');
+      expect(nodes.some((node) => node['Index Name'] === 'dinosaurs_species')).toBe(true);
     } finally {
       await service.database.query("delete from dinosaurs where id like 'bulk-%'");
     }
