@@ -14,6 +14,8 @@ export interface EventTable {
   next_attempt_at: Date | null;
   failed_at: Date | null;
   object: string | null; // jsonb, sent as JSON text
+  actor: string | null;
+  operation_id: string | null;
   txid: Generated<string>;
   seq: Generated<string>;
 }

@@ -19,5 +19,10 @@ export const eventKind = defineKind({
     failed_at: defineField('time', {
       description: 'When the event was given up after the last allowed attempt',
     }),
+    actor: defineField('string', {
+      description:
+        "Who caused it: the token's username, anonymous when authentication is off, system for the service's own work",
+    }),
+    operation_id: defineField('string', { description: 'The X-Operation-ID of the request that caused it' }),
   },
 });

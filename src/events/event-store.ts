@@ -1,3 +1,4 @@
+import { currentContext } from '../context/request-context.ts';
 import type { Tx } from '../db/database.ts';
 
 export type EventType = 'Create' | 'Update' | 'Delete';
@@ -11,8 +12,10 @@ export interface NewEvent {
   readonly object?: Record<string, unknown>;
 }
 
-// The events table is an outbox: written in the same transaction as the change it describes.
+// The events table is an outbox: written in the same transaction as the change it describes. The audit
+// fields come from the request in progress (see context/request-context.ts).
 export async function recordEvent(trx: Tx, id: string, now: Date, event: NewEvent): Promise<string> {
+  const { actor, operationId } = currentContext();
   await trx
     .insertInto('events')
     .values({
@@ -21,6 +24,8 @@ export async function recordEvent(trx: Tx, id: string, now: Date, event: NewEven
       source_id: event.sourceId,
       event_type: event.eventType,
       object: event.object === undefined ? null : JSON.stringify(event.object),
+      actor,
+      operation_id: operationId ?? null,
       created_at: now,
       updated_at: now,
     })

@@ -4,6 +4,7 @@ import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { AccessControl } from '../auth/access.ts';
+import { runInContext } from '../context/request-context.ts';
 import { ApiError, malformedRequest, notFound } from '../errors/catalogue.ts';
 import type { WatchStreams } from '../events/watch.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
@@ -117,6 +118,12 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     reply.headers(securityHeaders);
   });
   app.decorateRequest('account', undefined);
+  // The audit context of the handler: set after authentication and body parsing (a context entered
+  // earlier would be lost in the body stream's callbacks), and the handler runs inside it.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const actor = request.account?.username || 'anonymous';
+    runInContext({ actor, operationId: request.id }, done);
+  });
 
   await app.register(fastifyCors, {
     origin: deps.settings.corsAllowedOrigins.length > 0 ? [...deps.settings.corsAllowedOrigins] : false,

@@ -10,6 +10,9 @@ export interface ScalarField {
   readonly type: ScalarType;
   readonly required: boolean;
   readonly description: string;
+  // Accepted on POST and PATCH and stored, never shown: not in responses, lists, searches or events
+  // (a webhook's secret).
+  readonly writeOnly?: boolean;
 }
 
 // What deleting a referenced row does. Rows are soft-deleted, so a database ON DELETE action never
@@ -48,11 +51,25 @@ export type FieldValue<F extends FieldDefinition> = F['required'] extends true
   ? TypeOf[F['type']]
   : TypeOf[F['type']] | null;
 
-export function defineField<T extends ScalarType, R extends boolean = false>(
+export function defineField<T extends ScalarType, R extends boolean = false, W extends boolean = false>(
   type: T,
-  options: { required?: R; description?: string } = {},
-): { readonly type: T; readonly required: R; readonly description: string } {
-  return { type, required: (options.required ?? false) as R, description: options.description ?? '' };
+  options: { required?: R; description?: string; writeOnly?: W } = {},
+): { readonly type: T; readonly required: R; readonly description: string; readonly writeOnly: W } {
+  return {
+    type,
+    required: (options.required ?? false) as R,
+    description: options.description ?? '',
+    writeOnly: (options.writeOnly ?? false) as W,
+  };
+}
+
+export function isWriteOnly(field: FieldDefinition | undefined): boolean {
+  return field?.type !== 'ref' && field?.writeOnly === true;
+}
+
+// The fields a client may see: all but the write-only ones.
+export function visibleFields(fields: Fields): [string, FieldDefinition][] {
+  return Object.entries(fields).filter(([, field]) => !isWriteOnly(field));
 }
 
 export function defineReference<R extends boolean = false>(

@@ -50,7 +50,7 @@ export type Resource<F extends Fields> = {
   href: string;
   created_at: string;
   updated_at: string;
-} & { -readonly [K in keyof F]: FieldValue<F[K]> };
+} & { -readonly [K in keyof F as F[K] extends { writeOnly: true } ? never : K]: FieldValue<F[K]> };
 
 // A row of a Kind's table as the DAO reads and writes it. Field values are what pg returns.
 export interface KindRow {

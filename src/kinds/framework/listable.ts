@@ -1,6 +1,6 @@
 import type { Listable } from '../../http/list-params.ts';
 import type { SearchField, SearchFieldType, SearchRelation } from '../../search/searchable.ts';
-import type { FieldType } from './fields.ts';
+import { type FieldType, visibleFields } from './fields.ts';
 import { commonProperties, type KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
 
@@ -14,7 +14,7 @@ const searchTypes: Readonly<Record<FieldType, SearchFieldType>> = {
   ref: 'string',
 };
 
-// A Kind's list may be searched and ordered by its id, its timestamps and its own fields, and by those
+// A Kind's list may be searched and ordered by its id, its timestamps and its own visible fields, and by those
 // of the Kinds it references (`dinosaur.species`); and projected onto any property of its resources,
 // or embed chosen fields of a referenced resource (`fields=dinosaur.species`).
 export function kindListable(kind: KindDefinition): Listable {
@@ -27,7 +27,12 @@ export function kindListable(kind: KindDefinition): Listable {
   }
   return {
     searchable: { table: kind.plural, fields: searchFields(kind), relations },
-    properties: [...commonProperties, ...Object.keys(kind.fields), ...Object.keys(relations), ...embeddable],
+    properties: [
+      ...commonProperties,
+      ...visibleFields(kind.fields).map(([name]) => name),
+      ...Object.keys(relations),
+      ...embeddable,
+    ],
   };
 }
 
@@ -37,7 +42,8 @@ function searchFields(kind: KindDefinition): Record<string, SearchField> {
     created_at: { column: 'created_at', type: 'time' },
     updated_at: { column: 'updated_at', type: 'time' },
   };
-  for (const [name, field] of Object.entries(kind.fields))
+  // Write-only fields are never searched, ordered by or projected.
+  for (const [name, field] of visibleFields(kind.fields))
     fields[name] = { column: name, type: searchTypes[field.type] };
   return fields;
 }

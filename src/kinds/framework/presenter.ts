@@ -1,6 +1,6 @@
 // Turns a row into the JSON a client sees: kind and href added, timestamps as RFC 3339 UTC with
 // milliseconds (the columns hold milliseconds, so POST, GET, list and PATCH show the same text).
-import type { Fields, FieldType } from './fields.ts';
+import { type Fields, type FieldType, visibleFields } from './fields.ts';
 import type { KindDefinition, KindRow, Resource } from './kind.ts';
 import { type EmbeddedField, relationsOf } from './relations.ts';
 
@@ -12,7 +12,7 @@ export function kindHref(basePath: string, kind: KindDefinition, id?: string): s
 }
 
 export function createPresenter<F extends Fields>(basePath: string, kind: KindDefinition<F>): Presenter<F> {
-  const fields = Object.entries(kind.fields);
+  const fields = visibleFields(kind.fields);
   const relations = relationsOf(kind);
   return (row) => {
     const resource: Record<string, unknown> = {

@@ -1,5 +1,5 @@
 import { type TSchema, Type } from 'typebox';
-import type { FieldDefinition, FieldType } from './fields.ts';
+import { type FieldDefinition, type FieldType, isWriteOnly, visibleFields } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
 
@@ -29,7 +29,11 @@ function fieldSchema(field: FieldDefinition, nullable: boolean): TSchema {
     field.type === 'ref'
       ? `${field.description ? `${field.description}. ` : ''}The id of a ${field.target().name}`
       : field.description;
-  return description ? { ...schema, description } : schema;
+  return {
+    ...schema,
+    ...(description ? { description } : {}),
+    ...(isWriteOnly(field) ? { writeOnly: true } : {}),
+  };
 }
 
 // The relation `dinosaur` of `dinosaur_id`, as a resource shows it: where the referenced row is.
@@ -55,7 +59,9 @@ export function kindSchemas(kind: KindDefinition): KindSchemas {
       id: Type.String({ description: 'KSUID, assigned by the server', readOnly: true }),
       kind: Type.String({ description: `Always "${kind.name}"`, readOnly: true }),
       href: Type.String({ readOnly: true }),
-      ...Object.fromEntries(fields.map(([name, field]) => [name, fieldSchema(field, !field.required)])),
+      ...Object.fromEntries(
+        visibleFields(kind.fields).map(([name, field]) => [name, fieldSchema(field, !field.required)]),
+      ),
       ...Object.fromEntries(relationsOf(kind).map(({ name, target }) => [name, referenceSchema(target)])),
       created_at: Type.String({ format: 'date-time', readOnly: true }),
       updated_at: Type.String({ format: 'date-time', readOnly: true }),

@@ -5,9 +5,11 @@ import { type EventType, recordEvent } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
 import { KindDao, type ListResult, type ListSelection } from './dao.ts';
 import { entityTag, ifMatchHolds } from './etag.ts';
+import { isWriteOnly } from './fields.ts';
 import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } from './idempotency.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 import type { Referrer } from './relations.ts';
+import type { KindRules } from './rules.ts';
 
 // What a service needs from the composition root. Time and ids come in as functions tests can control.
 export interface ServiceDependencies {
@@ -31,6 +33,7 @@ export class KindService {
     private readonly dao: KindDao,
     private readonly deps: ServiceDependencies,
     private readonly referrers: readonly Referrer[] = [],
+    private readonly rules?: KindRules,
   ) {}
 
   async get(id: string): Promise<KindRow> {
@@ -53,6 +56,7 @@ export class KindService {
     const now = this.deps.clock();
     const id = this.deps.newId();
     const print = fingerprint(values);
+    await this.rules?.check(values, Object.keys(values));
     return await this.write(id, 'Create', async (trx) => {
       if (idempotency && !(await claimKey(trx, idempotency, print))) {
         return { row: await replay(trx, idempotency, this.kind.plural, print), written: false };
@@ -76,6 +80,7 @@ export class KindService {
       const current = await this.lockedCurrent(trx, id, condition);
       if (!this.changes(current, changes)) return { row: current, written: false };
       await this.checkReferences(trx, changes);
+      await this.rules?.check({ ...current, ...changes }, Object.keys(changes));
       const row = await this.dao.update(trx, id, { ...changes, updated_at: this.deps.clock() });
       return { row, written: true };
     });
@@ -122,7 +127,7 @@ export class KindService {
           source: this.kind.eventSource,
           sourceId: id,
           eventType,
-          object: result.row,
+          object: this.eventObject(result.row),
         });
       }
       return result;
@@ -156,6 +161,11 @@ export class KindService {
         );
       }
     }
+  }
+
+  // What an event keeps of a row: everything but write-only fields (secrets stay in their own table).
+  private eventObject(row: KindRow): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(row).filter(([name]) => !isWriteOnly(this.kind.fields[name])));
   }
 
   private changes(current: KindRow, changes: FieldValues): boolean {
