@@ -12,6 +12,7 @@ import { forgetOldKeys } from '../kinds/framework/idempotency.ts';
 import type { KindPlugin } from '../kinds/framework/plugin.ts';
 import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { WebhookDeliveries } from './webhooks.ts';
 
 export interface EventsSide {
   start(): void;
@@ -24,17 +25,19 @@ export interface EventsSide {
 // Idempotency keys are kept at least this long (SPEC §2.4).
 const idempotencyKeyHours = 24;
 
-// The event-driven half of the process: every Kind's controllers behind one manager, the watch streams,
-// and the events API, all fed by one LISTEN connection.
+// The event-driven half of the process: every Kind's controllers and the webhook fan-out behind one
+// manager, the webhook deliveries, the watch streams, and the events API, fed by one LISTEN connection.
 export function createEventsSide(
   config: Config,
   database: DatabaseHandle,
   kinds: readonly { plugin: KindPlugin; service: KindService }[],
   deps: ServiceDependencies,
   metrics: Metrics,
+  webhooks: WebhookDeliveries,
   logger: Logger,
 ): EventsSide {
   const registry = new ControllerRegistry();
+  registry.onEvery(webhooks.onEvent);
   for (const { plugin, service } of kinds) {
     if (plugin.controllers) registry.add(plugin.kind.eventSource, plugin.controllers(service, logger));
   }
@@ -69,9 +72,13 @@ export function createEventsSide(
     logger,
   );
   return {
-    start: () => manager.start(),
+    start: () => {
+      manager.start();
+      webhooks.start();
+    },
     stop: async () => {
       await manager.stop();
+      await webhooks.stop();
       await workerPool.close();
     },
     watch,

@@ -5,10 +5,11 @@ import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
 import { fossilPlugin } from '../kinds/fossils/plugin.ts';
 import { createIdempotencyKeys } from '../kinds/framework/migrations/202611251402_create_idempotency_keys.ts';
 import type { KindPlugin } from '../kinds/framework/plugin.ts';
+import { webhookPlugin } from '../kinds/webhooks/plugin.ts';
 
 // The Kinds this service serves, in one explicit list (no registration by import side effect).
 // `trex generate` adds each new Kind's import and entry here.
-export const plugins: readonly KindPlugin[] = [dinosaurPlugin, fossilPlugin];
+export const plugins: readonly KindPlugin[] = [dinosaurPlugin, fossilPlugin, webhookPlugin];
 
 export const migrations: readonly NamedMigration[] = [
   createEvents,

@@ -10,13 +10,17 @@ import { buildApiServer } from '../http/api-server.ts';
 import { buildHealthServer } from '../http/health-server.ts';
 import { buildMetricsServer } from '../http/metrics-server.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
+import type { PluginContext } from '../kinds/framework/plugin.ts';
 import { referrersOf } from '../kinds/framework/relations.ts';
 import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { HttpClient } from '../outbound/http-client.ts';
+import { serviceName } from '../service-name.ts';
 import { readBuildInfo } from './build-info.ts';
 import { connectDatabase } from './database.ts';
 import { createEventsSide } from './events.ts';
 import { plugins } from './plugins.ts';
+import { createWebhookDeliveries } from './webhooks.ts';
 
 export interface RunningService {
   readonly apiUrl: string;
@@ -53,17 +57,31 @@ export async function startService(
     notify: config.events.notify ? createNotifier(database.db, logger) : noNotify,
     locks: metrics,
   };
-  const kindDefinitions = plugins.map(({ kind }) => kind);
+  const build = readBuildInfo(overrides.buildTime);
+  // The one outbound HTTP client: whoever calls other services gets it from here (tests point it at a
+  // local receiver, never at a mock).
+  const outbound = new HttpClient(
+    { timeoutMs: 10_000, retryDelayMs: 200, userAgent: `${serviceName}/${build.version}` },
+    metrics,
+  );
+  const context: PluginContext = {
+    config,
+    db: database.db,
+    logger,
+    kinds: plugins.map((plugin) => plugin.kind),
+  };
   const kinds = plugins.map((plugin) => ({
     plugin,
     service: new KindService(
       plugin.kind,
       new KindDao(plugin.kind),
       deps,
-      referrersOf(plugin.kind, kindDefinitions),
+      referrersOf(plugin.kind, context.kinds),
+      plugin.rules?.(context),
     ),
   }));
-  const events = createEventsSide(config, database, kinds, deps, metrics, logger);
+  const webhooks = createWebhookDeliveries(config, database, context.kinds, outbound, newId, logger);
+  const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, logger);
 
   if (!config.auth.enableJwt) {
     logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);
@@ -73,9 +91,13 @@ export async function startService(
     logger,
     metrics,
     newId,
-    build: readBuildInfo(overrides.buildTime),
+    build,
     kinds: [
-      ...kinds.map(({ plugin, service }) => ({ kind: plugin.kind, service })),
+      ...kinds.map(({ plugin, service }) => ({
+        kind: plugin.kind,
+        service,
+        routes: plugin.routes?.(context),
+      })),
       { kind: eventKind, service: events.eventService, readOnly: true },
     ],
     watch: events.watch,

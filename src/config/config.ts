@@ -57,6 +57,13 @@ export interface Config {
     readonly retryBackoffMs: number;
     readonly watchHeartbeatMs: number;
   };
+  readonly webhooks: {
+    readonly allowedHosts: readonly string[];
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly retryBackoffMs: number;
+  };
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
 }
@@ -146,6 +153,13 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       maxAttempts: Math.max(1, integer('eventMaxAttempts')),
       retryBackoffMs: duration('eventRetryBackoff'),
       watchHeartbeatMs: duration('watchHeartbeatInterval'),
+    },
+    webhooks: {
+      allowedHosts: list('webhookAllowedHosts').map((host) => host.toLowerCase()),
+      timeoutMs: Math.max(1, duration('webhookTimeout')),
+      concurrency: Math.max(1, integer('webhookConcurrency')),
+      maxAttempts: Math.max(1, integer('webhookMaxAttempts')),
+      retryBackoffMs: duration('webhookRetryBackoff'),
     },
     shutdownTimeoutMs: duration('shutdownTimeout'),
 

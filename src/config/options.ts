@@ -290,6 +290,43 @@ export const options = {
     help: 'How often an idle watch stream sends a comment to keep its connection alive',
   },
 
+  // Webhooks
+  webhookAllowedHosts: {
+    flag: 'webhook-allowed-hosts',
+    type: 'list',
+    commands: serve,
+    default: [],
+    help: 'Comma list of hosts webhooks may target (host, host:port or *.domain); empty: no webhook may be created',
+  },
+  webhookTimeout: {
+    flag: 'webhook-timeout',
+    type: 'duration',
+    commands: serve,
+    default: '10s',
+    help: 'How long a webhook receiver has to answer a delivery before the attempt counts as failed',
+  },
+  webhookConcurrency: {
+    flag: 'webhook-concurrency',
+    type: 'int',
+    commands: serve,
+    default: 4,
+    help: 'Webhook deliveries this process sends at once (one receiver gets at most half of them)',
+  },
+  webhookMaxAttempts: {
+    flag: 'webhook-max-attempts',
+    type: 'int',
+    commands: serve,
+    default: 10,
+    help: 'Attempts before a webhook delivery is marked failed',
+  },
+  webhookRetryBackoff: {
+    flag: 'webhook-retry-backoff',
+    type: 'duration',
+    commands: serve,
+    default: '1s',
+    help: 'Delay before the first retry of a failed delivery; each later retry waits twice as long, at most 10m',
+  },
+
   // Metrics and health servers
 
   metricsServerBindaddress: {

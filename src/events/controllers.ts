@@ -22,6 +22,7 @@ export interface KindControllers {
 // Handlers by event source and type. Several Kinds (and later integrations such as webhooks) add to it.
 export class ControllerRegistry {
   private readonly handlers = new Map<string, EventHandler[]>();
+  private readonly everyEvent: EventHandler[] = [];
 
   add(source: string, controllers: KindControllers): void {
     const { onUpsert, onDelete } = controllers;
@@ -37,7 +38,13 @@ export class ControllerRegistry {
     this.handlers.set(key, [...(this.handlers.get(key) ?? []), handler]);
   }
 
+  // A handler of every event of every source (an integration such as webhooks). These run first, so a
+  // failing Kind handler does not hold them back; like every handler, they must be idempotent.
+  onEvery(handler: EventHandler): void {
+    this.everyEvent.push(handler);
+  }
+
   handlersFor(event: EventRecord): readonly EventHandler[] {
-    return this.handlers.get(`${event.source}/${event.eventType}`) ?? [];
+    return [...this.everyEvent, ...(this.handlers.get(`${event.source}/${event.eventType}`) ?? [])];
   }
 }

@@ -8,6 +8,7 @@ import { runInContext } from '../context/request-context.ts';
 import { ApiError, malformedRequest, notFound } from '../errors/catalogue.ts';
 import type { WatchStreams } from '../events/watch.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
+import type { KindRoutes } from '../kinds/framework/plugin.ts';
 import { registerKindRoutes } from '../kinds/framework/routes.ts';
 import { kindSchemas } from '../kinds/framework/schemas.ts';
 import type { KindService } from '../kinds/framework/service.ts';
@@ -32,6 +33,7 @@ export interface ServedKind {
   readonly kind: KindDefinition;
   readonly service: KindService;
   readonly readOnly?: boolean;
+  readonly routes?: KindRoutes; // more routes of the Kind (a sub-collection)
 }
 
 export interface ApiServerDependencies {
@@ -132,7 +134,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     maxAge: 600,
   });
   await app.register(fastifyCompress, { global: true, encodings: ['br', 'gzip', 'deflate'] });
-  const schemas = deps.kinds.flatMap(({ kind }) => Object.values(kindSchemas(kind)));
+  const schemas = deps.kinds.flatMap(({ kind, routes }) => [
+    ...Object.values(kindSchemas(kind)),
+    ...(routes?.schemas ?? []),
+  ]);
   await registerOpenApi(app, deps.build.version, schemas);
 
   registerMetadataRoutes(
@@ -151,8 +156,9 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
         if (kind && verb) access.authorize(request.account, kind, verb);
       });
     }
-    for (const { kind, service, readOnly } of deps.kinds) {
+    for (const { kind, service, readOnly, routes } of deps.kinds) {
       registerKindRoutes(scope, kind, service, { readOnly, watch: readOnly ? undefined : deps.watch.handle });
+      routes?.register(scope, service);
     }
   });
   return app;

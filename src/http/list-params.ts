@@ -39,7 +39,7 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
   // In this order: which error a request with several bad parameters gets is part of the contract.
   const pageNumber = page === undefined ? 1 : integer('page', page, 1);
   const pageSize = size === undefined ? defaultPageSize : Math.min(integer('size', size, 0), maxPageSize);
-  const compiled = search === undefined ? undefined : compiledSearch(search, listable.searchable);
+  const compiled = search === undefined ? undefined : compileSearchParameter(search, listable.searchable);
   const terms = orderBy === undefined ? [] : ordering(orderBy, listable.searchable);
   const projected = fields === undefined ? undefined : projection(fields, listable.properties);
   const embed = (projected ?? []).flatMap((name) => {
@@ -68,7 +68,9 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
   };
 }
 
-function compiledSearch(search: string, searchable: Searchable): CompiledSearch {
+// A search as the list language reads it: errors are 400 code 21 with the documented reasons. Also
+// used where a search is stored to be applied later (a webhook's filter).
+export function compileSearchParameter(search: string, searchable: Searchable): CompiledSearch {
   try {
     return compileSearch(parseSearch(search), searchable);
   } catch (error) {

@@ -4,12 +4,13 @@ import type { KeyStoreObserver } from '../auth/key-store.ts';
 import type { LockObserver } from '../db/advisory-lock.ts';
 import type { ControllerObserver } from '../events/controller-manager.ts';
 import type { EventRecord } from '../events/controllers.ts';
+import type { OutboundObserver } from '../outbound/http-client.ts';
 
 // Fine enough for millisecond latencies, wide enough for slow requests.
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 // One registry per process (never prom-client's global one), so tests can run several services at once.
-export class Metrics implements LockObserver, ControllerObserver, KeyStoreObserver {
+export class Metrics implements LockObserver, ControllerObserver, KeyStoreObserver, OutboundObserver {
   readonly registry = new Registry();
   private readonly requestCount = new Counter({
     name: 'api_inbound_request_count',
@@ -21,6 +22,19 @@ export class Metrics implements LockObserver, ControllerObserver, KeyStoreObserv
     name: 'api_inbound_request_duration',
     help: 'Inbound HTTP request duration in seconds by method, route template and status code',
     labelNames: ['method', 'path', 'code'] as const,
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+  private readonly outboundCount = new Counter({
+    name: 'api_outbound_request_count',
+    help: 'Outbound HTTP requests by host and status code (timeout or error when none came)',
+    labelNames: ['host', 'code'] as const,
+    registers: [this.registry],
+  });
+  private readonly outboundDuration = new Histogram({
+    name: 'api_outbound_request_duration',
+    help: 'Outbound HTTP request duration in seconds by host and status code',
+    labelNames: ['host', 'code'] as const,
     buckets: latencyBuckets,
     registers: [this.registry],
   });
@@ -72,6 +86,11 @@ export class Metrics implements LockObserver, ControllerObserver, KeyStoreObserv
     const labels = { method, path, code: String(code) };
     this.requestCount.inc(labels);
     this.requestDuration.observe(labels, seconds);
+  }
+
+  outboundRequest(host: string, code: string, seconds: number): void {
+    this.outboundCount.inc({ host, code });
+    this.outboundDuration.observe({ host, code }, seconds);
   }
 
   lockAcquired(lockType: string, waitedSeconds: number): void {

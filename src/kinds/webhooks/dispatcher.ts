@@ -1,0 +1,191 @@
+import type { Logger } from 'pino';
+import type { Db } from '../../db/database.ts';
+import { type HttpClient, OutboundError } from '../../outbound/http-client.ts';
+import {
+  type ClaimedDelivery,
+  type DueDelivery,
+  dueDeliveries,
+  markDelivered,
+  markDeliveryFailed,
+  msUntilNextDeliveryRetry,
+  releaseDelivery,
+  stillDueDelivery,
+  tryClaimDelivery,
+} from './delivery-queue.ts';
+import { deliveryIdHeader, eventIdHeader, signature, signatureHeader } from './signature.ts';
+import { hostAllowed } from './target-url.ts';
+
+const candidatesPerLook = 20;
+
+export interface DispatcherSettings {
+  readonly allowedHosts: readonly string[];
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly maxAttempts: number;
+  readonly retryBackoffMs: number; // the first retry's delay; each later one doubles, up to maxBackoffMs
+  readonly maxBackoffMs: number;
+  readonly resyncIntervalMs: number;
+}
+
+export interface DispatcherDependencies {
+  readonly db: Db; // its own pool: each worker pins a connection (the claims are session locks)
+  readonly client: HttpClient;
+  readonly settings: DispatcherSettings;
+  readonly logger: Logger;
+}
+
+// Sends due deliveries with bounded concurrency, in every `trex serve` process, claiming each with a
+// non-blocking advisory lock as the controller manager claims events, so replicas never send one twice
+// in the normal case. One receiver may hold at most half of this process's workers: a receiver that
+// hangs costs its own deliveries a timeout each, and everyone else keeps being served.
+export class DeliveryDispatcher {
+  private running = 0;
+  private wakeRequested = false;
+  private stopped = false;
+  private readonly workers = new Set<Promise<void>>();
+  private readonly inFlight = new Map<string, number>(); // per webhook, in this process
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: DispatcherDependencies) {}
+
+  private get perWebhook(): number {
+    return Math.max(1, Math.floor(this.deps.settings.concurrency / 2));
+  }
+
+  start(): void {
+    this.resyncTimer = setInterval(() => this.wake(), this.deps.settings.resyncIntervalMs);
+    this.resyncTimer.unref();
+    this.wake();
+  }
+
+  // Stops claiming and waits for the deliveries in flight (each bounded by the webhook timeout).
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.retryTimer);
+    await Promise.allSettled([...this.workers]);
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    this.wakeRequested = true;
+    while (this.running < this.deps.settings.concurrency) {
+      this.running++;
+      const worker = this.drain().finally(() => {
+        this.running--;
+        this.workers.delete(worker);
+        if (this.running === 0) void this.scheduleRetry();
+      });
+      this.workers.add(worker);
+    }
+  }
+
+  // One worker on a pinned connection: claims and sends due deliveries until none is left that it may
+  // take and no wake-up came in meanwhile.
+  private async drain(): Promise<void> {
+    try {
+      await this.deps.db.connection().execute(async (connection) => {
+        let after: DueDelivery | undefined;
+        while (!this.stopped) {
+          if (!after) this.wakeRequested = false;
+          const candidates = await dueDeliveries(connection, candidatesPerLook, after);
+          let sent = false;
+          for (const candidate of candidates) {
+            if (this.stopped) break;
+            if (await this.tryTake(connection, candidate)) sent = true;
+          }
+          if (sent) after = undefined;
+          else if (candidates.length === candidatesPerLook) after = candidates.at(-1);
+          else if (this.wakeRequested) after = undefined;
+          else return;
+        }
+      });
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'sending webhook deliveries failed; the next resync retries');
+    }
+  }
+
+  // Sends one candidate if its webhook has room in this process and no one else holds or sent it.
+  private async tryTake(connection: Db, candidate: DueDelivery): Promise<boolean> {
+    const busy = this.inFlight.get(candidate.webhookId) ?? 0;
+    if (busy >= this.perWebhook) return false;
+    this.inFlight.set(candidate.webhookId, busy + 1);
+    try {
+      if (!(await tryClaimDelivery(connection, candidate.id))) return false;
+      try {
+        const delivery = await stillDueDelivery(connection, candidate.id);
+        if (!delivery) return false;
+        await this.send(connection, delivery);
+        return true;
+      } finally {
+        await releaseDelivery(connection, candidate.id);
+      }
+    } finally {
+      const left = (this.inFlight.get(candidate.webhookId) ?? 1) - 1;
+      if (left === 0) this.inFlight.delete(candidate.webhookId);
+      else this.inFlight.set(candidate.webhookId, left);
+    }
+  }
+
+  private async send(db: Db, delivery: ClaimedDelivery): Promise<void> {
+    const { settings, client, logger } = this.deps;
+    let failure: { error: string; responseCode: number | undefined };
+    try {
+      // The allow-list may have shrunk since the webhook was written.
+      if (!hostAllowed(new URL(delivery.url), settings.allowedHosts)) {
+        throw new OutboundError(`the host of ${delivery.url} is no longer an allowed webhook host`, false);
+      }
+      const response = await client.request({
+        method: 'POST',
+        url: delivery.url,
+        headers: {
+          'content-type': 'application/json',
+          [eventIdHeader]: delivery.eventId,
+          [deliveryIdHeader]: delivery.id,
+          [signatureHeader]: signature(delivery.secret, delivery.payload),
+        },
+        body: delivery.payload,
+        timeoutMs: settings.timeoutMs,
+        retries: 0, // the delivery's own retries, durable and with backoff, take over
+        operationId: delivery.operationId ?? undefined,
+      });
+      if (response.status >= 200 && response.status < 300) {
+        await markDelivered(db, delivery.id, response.status);
+        return;
+      }
+      failure = { error: `the receiver answered ${response.status}`, responseCode: response.status };
+    } catch (error) {
+      if (!(error instanceof OutboundError)) throw error;
+      failure = { error: error.message, responseCode: undefined };
+    }
+    const attempts = delivery.attempts + 1;
+    const retryInMs = attempts < settings.maxAttempts ? this.backoff(attempts) : undefined;
+    await markDeliveryFailed(db, delivery.id, failure, retryInMs);
+    logger.warn(
+      {
+        delivery: delivery.id,
+        webhook: delivery.webhookId,
+        attempts,
+        error: failure.error,
+        failed: !retryInMs,
+      },
+      'webhook delivery failed',
+    );
+  }
+
+  private backoff(attempts: number): number {
+    const { retryBackoffMs, maxBackoffMs } = this.deps.settings;
+    return Math.min(maxBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
+  }
+
+  // When the queue is drained, wakes up again when the earliest retry falls due.
+  private async scheduleRetry(): Promise<void> {
+    if (this.stopped) return;
+    const ms = await msUntilNextDeliveryRetry(this.deps.db).catch(() => undefined);
+    if (ms === undefined || this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.wake(), Math.max(0, ms) + 5);
+    this.retryTimer.unref();
+  }
+}

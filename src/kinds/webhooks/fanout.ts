@@ -1,0 +1,118 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../../db/database.ts';
+import type { EventRecord } from '../../events/controllers.ts';
+import type { CompiledSearch } from '../../search/compiler.ts';
+import { apiBase } from '../../service-name.ts';
+import type { KindDefinition, KindRow } from '../framework/kind.ts';
+import { createPresenter } from '../framework/presenter.ts';
+import { relationJoins } from '../framework/relations.ts';
+import { compiledFilterSearch, filterOf, listsAdmit } from './filter.ts';
+
+interface EventRow {
+  id: string;
+  source: string;
+  source_id: string;
+  event_type: string;
+  created_at: Date;
+  actor: string | null;
+  operation_id: string | null;
+  seq: string;
+}
+
+// The controller-manager handler for every event: one delivery per enabled webhook whose filter the
+// event passes, with the payload fixed now, in one transaction that also marks the event fanned out.
+// Running it again for the same event (a retry, another replica after a crash) adds nothing.
+export function fanOut(
+  db: Db,
+  kinds: readonly KindDefinition[],
+  newId: () => string,
+): (event: EventRecord) => Promise<number> {
+  const byEventSource = new Map(kinds.map((kind) => [kind.eventSource, kind]));
+  return async (record) =>
+    await db.transaction().execute(async (trx) => {
+      const { rows: marked } = await sql`
+        insert into webhook_fanouts (event_id) values (${record.id}) on conflict do nothing
+        returning event_id`.execute(trx);
+      if (marked.length === 0) return 0;
+      const { rows: events } = await sql<EventRow>`
+        select id, source, source_id, event_type, created_at, actor, operation_id, seq::text as seq
+        from events where id = ${record.id}`.execute(trx);
+      const event = events[0];
+      if (!event) return 0;
+      const kind = byEventSource.get(event.source);
+      const { rows: webhooks } = await sql<Record<string, unknown> & { id: string }>`
+        select id, sources, event_types, search from webhooks where deleted_at is null and enabled
+        order by id`.execute(trx);
+      const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
+      const payload = JSON.stringify({
+        event: {
+          id: event.id,
+          kind: 'Event',
+          href: `${apiBase}/events/${event.id}`,
+          source: event.source,
+          source_id: event.source_id,
+          event_type: event.event_type,
+          created_at: event.created_at.toISOString(),
+          actor: event.actor,
+          operation_id: event.operation_id,
+        },
+        resource: resource ? createPresenter(apiBase, resource.kind)(resource.row) : null,
+      });
+      let made = 0;
+      for (const webhook of webhooks) {
+        const filter = filterOf(webhook);
+        if (!listsAdmit(filter, event.source, event.event_type)) continue;
+        if (
+          filter.search !== undefined &&
+          !(kind && (await searchAdmits(trx, kind, filter.search, event.id)))
+        )
+          continue;
+        await sql`
+          insert into webhook_deliveries
+            (id, webhook_id, event_id, event_seq, source, source_id, event_type, payload)
+          values (${newId()}, ${webhook.id}, ${event.id}, ${event.seq}::bigint, ${event.source},
+            ${event.source_id}, ${event.event_type}, ${payload})
+          on conflict (webhook_id, event_id) do nothing`.execute(trx);
+        made++;
+      }
+      return made;
+    });
+}
+
+// The resource as the event's change left it (events keep a copy), typed by its table's columns.
+async function resourceOf(
+  trx: Tx,
+  kind: KindDefinition,
+  eventId: string,
+): Promise<{ kind: KindDefinition; row: KindRow } | undefined> {
+  const table = sql.table(kind.plural);
+  const { rows } = await sql<KindRow>`
+    select ${table}.* from events e
+      cross join lateral jsonb_populate_record(null::${table}, e.object) as ${table}
+    where e.id = ${eventId} and e.object is not null`.execute(trx);
+  return rows[0] && { kind, row: rows[0] };
+}
+
+// Whether the resource, as the event left it, matches a webhook's search; a search through a relation
+// (`dinosaur.species`) sees the related row as it is now. A search that no longer means anything for
+// this Kind (a field since removed) matches nothing.
+async function searchAdmits(
+  trx: Tx,
+  kind: KindDefinition,
+  search: string,
+  eventId: string,
+): Promise<boolean> {
+  let compiled: CompiledSearch;
+  try {
+    compiled = compiledFilterSearch(search, kind);
+  } catch {
+    return false;
+  }
+  const table = sql.table(kind.plural);
+  const { rows } = await sql<{ matches: boolean }>`
+    select coalesce(${compiled.where}, false) as matches from events e
+      cross join lateral jsonb_populate_record(null::${table}, e.object) as ${table}
+      ${relationJoins(kind, compiled.relations)}
+    where e.id = ${eventId} and e.object is not null`.execute(trx);
+  return rows[0]?.matches === true;
+}

@@ -1,0 +1,68 @@
+import { validationFailed } from '../../errors/catalogue.ts';
+import type { EventType } from '../../events/event-store.ts';
+import { compileSearchParameter } from '../../http/list-params.ts';
+import type { CompiledSearch } from '../../search/compiler.ts';
+import type { KindDefinition } from '../framework/kind.ts';
+import { kindListable } from '../framework/listable.ts';
+
+export const eventTypes: readonly EventType[] = ['Create', 'Update', 'Delete'];
+
+// What a webhook receives: events of these sources and types (undefined: all) whose resource matches
+// the search (undefined: every resource).
+export interface WebhookFilter {
+  readonly sources: readonly string[] | undefined;
+  readonly eventTypes: readonly string[] | undefined;
+  readonly search: string | undefined;
+}
+
+export function filterOf(row: Record<string, unknown>): WebhookFilter {
+  const text = (value: unknown): string | undefined =>
+    typeof value === 'string' && value.trim() !== '' ? value : undefined;
+  return {
+    sources: commaList(text(row.sources)),
+    eventTypes: commaList(text(row.event_types)),
+    search: text(row.search),
+  };
+}
+
+export function commaList(text: string | undefined): string[] | undefined {
+  return text === undefined ? undefined : text.split(',').map((item) => item.trim());
+}
+
+// Whether an event of `source` and `eventType` passes the filter's lists (the search is applied apart,
+// to the resource, in SQL).
+export function listsAdmit(filter: WebhookFilter, source: string, eventType: string): boolean {
+  return (
+    (filter.sources === undefined || filter.sources.includes(source)) &&
+    (filter.eventTypes === undefined || filter.eventTypes.includes(eventType))
+  );
+}
+
+// Checks a filter as a webhook is created or changed: known sources and event types (400 code 8 naming
+// the field), and a search that parses and means something for every source it covers (400 code 21,
+// as in a list's search).
+export function checkFilter(filter: WebhookFilter, kinds: readonly KindDefinition[]): void {
+  const known = kinds.map((kind) => kind.eventSource);
+  checkItems('sources', filter.sources, known);
+  checkItems('event_types', filter.eventTypes, eventTypes);
+  if (filter.search === undefined) return;
+  for (const kind of coveredKinds(filter, kinds)) compiledFilterSearch(filter.search, kind);
+}
+
+export function compiledFilterSearch(search: string, kind: KindDefinition): CompiledSearch {
+  return compileSearchParameter(search, kindListable(kind).searchable);
+}
+
+function coveredKinds(filter: WebhookFilter, kinds: readonly KindDefinition[]): KindDefinition[] {
+  return kinds.filter((kind) => filter.sources === undefined || filter.sources.includes(kind.eventSource));
+}
+
+function checkItems(field: string, items: readonly string[] | undefined, allowed: readonly string[]): void {
+  for (const item of items ?? []) {
+    if (!allowed.includes(item)) {
+      throw validationFailed(
+        `${field}: '${item}' is not one of ${allowed.map((name) => `'${name}'`).join(', ')}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import type { KindPlugin } from '../framework/plugin.ts';
+import { deliveriesRoutes } from './deliveries-routes.ts';
+import { createWebhooks } from './migrations/202611251601_create_webhooks.ts';
+import { webhookKind } from './model.ts';
+import { webhookRules } from './rules.ts';
+
+// Webhooks are a Kind like any other (the same routes and contract), with rules on their target and
+// filter and a deliveries sub-collection. Deliveries themselves are made by app/webhooks.ts.
+export const webhookPlugin: KindPlugin = {
+  kind: webhookKind,
+  migrations: [createWebhooks],
+  rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
+  routes: (context) => deliveriesRoutes(context.db),
+};
