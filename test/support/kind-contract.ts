@@ -9,7 +9,8 @@
 // works for any field list (no required fields, no string fields, a single field).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FieldDefinition, Fields } from '../../src/kinds/framework/fields.ts';
+import type { RawOptions } from '../../src/config/config.ts';
+import { type FieldDefinition, type Fields, isWriteOnly } from '../../src/kinds/framework/fields.ts';
 import type { KindDefinition } from '../../src/kinds/framework/kind.ts';
 import { expectError } from './expectations.ts';
 import {
@@ -55,18 +56,31 @@ interface Counts {
 // fresh valid POST body: every field but the references set to a valid value, string values unique
 // per call. `references` gives, for each reference field, a valid body of the Kind it references: the
 // suite creates such resources and sets the reference to one of them.
+export interface ContractOptions {
+  // Flags of the service under test (a Kind whose rules depend on configuration).
+  readonly flags?: RawOptions;
+  // Fields with rules beyond their type (a URL on an allow-list): the suite checks their type errors
+  // and presence but never makes up values for them.
+  readonly constrained?: readonly string[];
+}
+
 export function describeKindContract<F extends Fields>(
   kind: KindDefinition<F>,
   valid: () => object,
   references: ReferenceFactories = {},
+  options: ContractOptions = {},
 ): void {
   // The per-field checks below apply to fields holding values; reference-contract.ts checks references.
   const fields = Object.entries(kind.fields).filter(([, field]) => field.type !== 'ref') as [
     string,
     FieldDefinition,
   ][];
-  const [firstField] = fields;
-  if (!firstField) throw new Error(`${kind.name} has no value fields: the contract needs at least one`);
+  // What responses show (write-only fields are accepted and never shown), and the fields whose values
+  // the suite makes up itself (constrained fields always take the values `valid` gives).
+  const visible = fields.filter(([, field]) => !isWriteOnly(field));
+  const exercised = visible.filter(([name]) => !(options.constrained ?? []).includes(name));
+  const [firstField] = exercised;
+  if (!firstField) throw new Error(`${kind.name} has no free value field: the contract needs at least one`);
   const [first, firstDefinition] = firstField;
   const referenced = new ReferencedResources(kind, references, () => service);
   const required = Object.entries(kind.fields).filter(([, field]) => field.required);
@@ -99,7 +113,7 @@ export function describeKindContract<F extends Fields>(
       id: expect.stringMatching(ksuid),
       kind: kind.name,
       href: itemPath(resource?.id),
-      ...Object.fromEntries(fields.map(([name, field]) => [name, presented(field.type, values[name])])),
+      ...Object.fromEntries(visible.map(([name, field]) => [name, presented(field.type, values[name])])),
       ...referenced.presented(values),
       created_at: expect.stringMatching(rfc3339Millis),
       updated_at: expect.stringMatching(rfc3339Millis),
@@ -181,7 +195,7 @@ export function describeKindContract<F extends Fields>(
 
   describe(`${kind.name}: the Kind contract (SPEC §2–§4, §7)`, () => {
     beforeAll(async () => {
-      service = await startTestService();
+      service = await startTestService(options.flags);
       await referenced.create();
     });
     afterAll(async () => {
@@ -270,7 +284,9 @@ export function describeKindContract<F extends Fields>(
       }
 
       it('stores values at the edges of each type, zero values included, and shows them identically', async () => {
-        const edges = fields.map(([name, field]) => [name, edgeValues(field.type, field.required)] as const);
+        const edges = exercised.map(
+          ([name, field]) => [name, edgeValues(field.type, field.required)] as const,
+        );
         const count = Math.max(...edges.map(([, values]) => values.length));
         const created: { resource: Json; values: Body }[] = [];
         for (let index = 0; index < count; index++) {
@@ -286,7 +302,7 @@ export function describeKindContract<F extends Fields>(
         }
         // Each value is found by an equality search, as it was sent.
         const scope = idsIn(created.map(({ resource }) => resource));
-        for (const [name, field] of fields) {
+        for (const [name, field] of exercised) {
           for (const { values } of created) {
             const search = `${name} = ${literal(field.type, values[name])} and ${scope}`;
             const body = await list({ search });
@@ -429,7 +445,7 @@ export function describeKindContract<F extends Fields>(
     });
 
     describe('PATCH (SPEC §2.2, §2.3)', () => {
-      for (const [name, field] of fields) {
+      for (const [name, field] of exercised) {
         it(`changing ${name} answers 200 with the new value, bumps updated_at and the ETag, and records an Update event`, async () => {
           const response = await post(validBody());
           expect(response.status).toBe(201);
@@ -466,7 +482,8 @@ export function describeKindContract<F extends Fields>(
           // Null again changes nothing.
           expect((await patched(created.id, { [name]: null })).body).toEqual(cleared.body);
           expect(await eventTypes(created.id)).toEqual(['Create', 'Update']);
-          const value = sampleValue(field.type, 4, unique('restored'));
+          const free = exercised.some(([other]) => other === name);
+          const value = free ? sampleValue(field.type, 4, unique('restored')) : validBody()[name];
           const restored = await patched(created.id, { [name]: value });
           expect(restored.body[name]).toEqual(presented(field.type, value));
           expect(await eventTypes(created.id)).toEqual(['Create', 'Update', 'Update']);
@@ -482,7 +499,7 @@ export function describeKindContract<F extends Fields>(
         const before = await snapshot(created.id);
         // The same instants written at another offset are the same values.
         const reexpressed = Object.fromEntries(
-          fields.map(([name, field]) => [
+          visible.map(([name, field]) => [
             name,
             field.type === 'time' && created[name] !== null
               ? timestampAtOffset(Date.parse(created[name]), -180)
@@ -625,9 +642,9 @@ export function describeKindContract<F extends Fields>(
 
       beforeAll(async () => {
         const valuesOf = (k: number): Body => ({
-          ...referenced.values(),
+          ...validBody(),
           ...Object.fromEntries(
-            fields.map(([name, field], j) => [
+            exercised.map(([name, field], j) => [
               name,
               sampleValue(field.type, permutation[(k + j) % permutation.length] as number, prefix),
             ]),
@@ -709,7 +726,7 @@ export function describeKindContract<F extends Fields>(
           }
         });
 
-        for (const [name, field] of fields) {
+        for (const [name, field] of exercised) {
           it(`orderBy ${name} (${field.type}), ascending and descending`, async () => {
             const cases: [string, 1 | -1][] = [
               [name, 1],
@@ -740,7 +757,7 @@ export function describeKindContract<F extends Fields>(
           expect(ids((await list({ search: scope, orderBy: 'created_at desc' })).items)).toEqual(
             ids([...rows].reverse()),
           );
-          const [lastName, last] = fields.at(-1) as [string, FieldDefinition];
+          const [lastName, last] = exercised.at(-1) as [string, FieldDefinition];
           const body = await list({ search: scope, orderBy: `${lastName} desc, created_at asc` });
           const expected = [...rows].sort(
             (a, b) =>
@@ -771,7 +788,7 @@ export function describeKindContract<F extends Fields>(
             total: 5,
             items: rows.map((row) => ({ id: row.id, [first]: row[first] })),
           });
-          const names = fields.map(([name]) => name);
+          const names = visible.map(([name]) => name);
           const body = await list({ search: scope, fields: [...names, 'created_at'].join(',') });
           expect(body.items).toEqual(
             rows.map((row) => ({
@@ -793,7 +810,7 @@ export function describeKindContract<F extends Fields>(
       });
 
       describe('search (SPEC §3.1)', () => {
-        for (const [name, field] of fields) {
+        for (const [name, field] of exercised) {
           it(`${name} = <${field.type}> finds exactly the rows with that value`, async () => {
             for (const row of rows) {
               const expected = rows.filter((other) => sameValue(field.type, other[name], row[name]));
@@ -999,7 +1016,7 @@ export function describeKindContract<F extends Fields>(
         }
       });
 
-      for (const [name, field] of fields) {
+      for (const [name, field] of exercised) {
         it(`a watch searching on ${name} streams only the changes that match`, async () => {
           const wanted = validBody();
           const unwanted = {

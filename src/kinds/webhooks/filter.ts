@@ -39,14 +39,24 @@ export function listsAdmit(filter: WebhookFilter, source: string, eventType: str
 }
 
 // Checks a filter as a webhook is created or changed: known sources and event types (400 code 8 naming
-// the field), and a search that parses and means something for every source it covers (400 code 21,
-// as in a list's search).
+// the field), and a search that parses and means something for at least one source it covers (400 code
+// 21, as in a list's search). Events of a source the search means nothing to (a field it lacks) never
+// match, so `species like 'T%'` over every source receives matching dinosaurs only.
 export function checkFilter(filter: WebhookFilter, kinds: readonly KindDefinition[]): void {
   const known = kinds.map((kind) => kind.eventSource);
   checkItems('sources', filter.sources, known);
   checkItems('event_types', filter.eventTypes, eventTypes);
-  if (filter.search === undefined) return;
-  for (const kind of coveredKinds(filter, kinds)) compiledFilterSearch(filter.search, kind);
+  const search = filter.search;
+  if (search === undefined) return;
+  const errors = coveredKinds(filter, kinds).map((kind) => {
+    try {
+      compiledFilterSearch(search, kind);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  });
+  if (errors.length > 0 && errors.every((error) => error !== undefined)) throw errors[0];
 }
 
 export function compiledFilterSearch(search: string, kind: KindDefinition): CompiledSearch {
