@@ -7,6 +7,7 @@ import type { KindDefinition, KindRow } from '../framework/kind.ts';
 import { createPresenter } from '../framework/presenter.ts';
 import { relationJoins } from '../framework/relations.ts';
 import { compiledFilterSearch, filterOf, listsAdmit } from './filter.ts';
+import { webhookKind } from './model.ts';
 
 interface EventRow {
   id: string;
@@ -40,9 +41,14 @@ export function fanOut(
       const event = events[0];
       if (!event) return 0;
       const kind = byEventSource.get(event.source);
+      // A webhook receives the events written after its own Create event, not older ones fanned out
+      // late, nor its own creation.
       const { rows: webhooks } = await sql<Record<string, unknown> & { id: string }>`
-        select id, sources, event_types, search from webhooks where deleted_at is null and enabled
-        order by id`.execute(trx);
+        select w.id, w.sources, w.event_types, w.search from webhooks w
+        where w.deleted_at is null and w.enabled
+          and (select min(c.seq) from events c
+               where c.source = ${webhookKind.eventSource} and c.source_id = w.id) < ${event.seq}::bigint
+        order by w.id`.execute(trx);
       const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
       const payload = JSON.stringify({
         event: {

@@ -1,0 +1,68 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly body: string;
+}
+
+// What the receiver does with a request: answer with a status, or hang (never answer until closed).
+export type Reaction = number | 'hang';
+
+export interface Receiver {
+  readonly url: string; // http://127.0.0.1:<port>
+  readonly requests: ReceivedRequest[];
+  // Decides each answer; by default 200. `seen` counts earlier requests with the same path.
+  react: (request: ReceivedRequest, seen: number) => Reaction;
+  waitUntil(condition: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+// A real HTTP server on 127.0.0.1 and an ephemeral port that records every request: the other end of
+// webhook deliveries and outbound calls in tests (never a mock of our own code).
+export async function startReceiver(): Promise<Receiver> {
+  const hanging = new Set<ServerResponse>();
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const received: ReceivedRequest = {
+        method: request.method ?? '',
+        path: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      const seen = receiver.requests.filter((earlier) => earlier.path === received.path).length;
+      receiver.requests.push(received);
+      const reaction = receiver.react(received, seen);
+      if (reaction === 'hang') {
+        hanging.add(response);
+        response.on('close', () => hanging.delete(response));
+        return;
+      }
+      response.writeHead(reaction, { 'content-type': 'text/plain' }).end(`answered ${reaction}`);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const receiver: Receiver = {
+    url: `http://127.0.0.1:${port}`,
+    requests: [],
+    react: () => 200,
+    waitUntil: async (condition, what, timeoutMs = 15_000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    close: async () => {
+      for (const response of hanging) response.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return receiver;
+}
