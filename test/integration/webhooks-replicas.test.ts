@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningService } from '../../src/app/service.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { type Receiver, startReceiver } from '../support/receiver.ts';
+import { callApi, startLoggedService } from '../support/service.ts';
+
+const apiBase = '/api/rh-trex/v1';
+
+// Three replicas on one database race for every event and every delivery: they fan out and send on
+// notifications and on a fast resync, so each one looks for work all the time.
+describe('webhook deliveries with three racing replicas', () => {
+  let database: TestDatabase;
+  let receiver: Receiver;
+  const replicas: RunningService[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    receiver = await startReceiver();
+    for (let index = 0; index < 3; index++) {
+      const { service } = await startLoggedService({
+        dbUrl: database.url,
+        enableJwt: false,
+        webhookAllowedHosts: '127.0.0.1',
+        eventResyncInterval: '100ms',
+        webhookRetryBackoff: '100ms',
+      });
+      replicas.push(service);
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await receiver?.close();
+    await database?.drop();
+  });
+
+  it('deliver every event once, each resource in order', async () => {
+    const api = (index: number, path: string, method = 'GET', body?: unknown) =>
+      callApi((replicas[index % 3] as RunningService).apiUrl, path, { method, body });
+    const webhook = await api(0, `${apiBase}/webhooks`, 'POST', {
+      name: 'racing',
+      url: `${receiver.url}/racing`,
+      sources: 'Dinosaurs',
+      secret: 'racing secret',
+      enabled: true,
+    });
+    expect(webhook.status, webhook.text).toBe(201);
+
+    const ids: string[] = [];
+    await Promise.all(
+      Array.from({ length: 24 }, async (_, index) => {
+        const created = await api(index, `${apiBase}/dinosaurs`, 'POST', { species: `racer ${index}` });
+        expect(created.status).toBe(201);
+        ids.push(created.body.id);
+        for (let change = 1; change <= 2; change++) {
+          const patched = await api(index + change, `${apiBase}/dinosaurs/${created.body.id}`, 'PATCH', {
+            species: `racer ${index} lap ${change}`,
+          });
+          expect(patched.status).toBe(200);
+        }
+      }),
+    );
+    const events = await database.query<{ id: string; source_id: string }>(
+      "select id, source_id from events where source = 'Dinosaurs' order by seq",
+    );
+    expect(events).toHaveLength(72);
+    await receiver.waitUntil(() => receiver.requests.length >= 72, 'every event is delivered', 60_000);
+    // A little longer: a duplicate, if any, would arrive now.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+
+    const received = receiver.requests.map((request) => String(request.headers['x-webhook-event-id']));
+    expect(received).toHaveLength(72);
+    expect(new Set(received).size).toBe(72);
+    for (const id of ids) {
+      const sent = events.filter((event) => event.source_id === id).map((event) => event.id);
+      expect(received.filter((eventId) => sent.includes(eventId))).toEqual(sent);
+    }
+    const [counts] = await database.query<{ delivered: number; attempts: number }>(
+      "select count(*) filter (where status = 'delivered')::int as delivered, sum(attempts)::int as attempts from webhook_deliveries",
+    );
+    expect(counts).toEqual({ delivered: 72, attempts: 72 });
+  }, 90_000);
+});
