@@ -80,7 +80,7 @@ export async function startService(
       plugin.rules?.(context),
     ),
   }));
-  const webhooks = createWebhookDeliveries(config, database, context.kinds, outbound, newId, logger);
+  const webhooks = createWebhookDeliveries(config, database, context.kinds, outbound, metrics, newId, logger);
   const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, logger);
 
   if (!config.auth.enableJwt) {

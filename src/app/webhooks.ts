@@ -4,7 +4,7 @@ import type { Db } from '../db/database.ts';
 import { openDatabase } from '../db/pool.ts';
 import type { EventHandler } from '../events/controllers.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
-import { DeliveryDispatcher } from '../kinds/webhooks/dispatcher.ts';
+import { DeliveryDispatcher, type DeliveryObserver } from '../kinds/webhooks/dispatcher.ts';
 import { fanOut } from '../kinds/webhooks/fanout.ts';
 import type { HttpClient } from '../outbound/http-client.ts';
 
@@ -22,6 +22,7 @@ export function createWebhookDeliveries(
   database: { readonly url: string; readonly db: Db },
   kinds: readonly KindDefinition[],
   client: HttpClient,
+  observer: DeliveryObserver,
   newId: () => string,
   logger: Logger,
 ): WebhookDeliveries {
@@ -38,6 +39,7 @@ export function createWebhookDeliveries(
   const dispatcher = new DeliveryDispatcher({
     db: pool.db,
     client,
+    observer,
     settings: {
       ...config.webhooks,
       maxBackoffMs: 10 * 60_000,

@@ -385,5 +385,8 @@ describe('webhook deliveries', () => {
         'm',
       ),
     );
+    for (const outcome of ['delivered', 'retried', 'failed']) {
+      expect(text).toMatch(new RegExp(`^webhook_delivery_attempts\\{outcome="${outcome}"\\} [1-9]`, 'm'));
+    }
   });
 });

@@ -27,9 +27,16 @@ export interface DispatcherSettings {
   readonly resyncIntervalMs: number;
 }
 
+export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
+
+export interface DeliveryObserver {
+  deliveryAttempted(outcome: DeliveryOutcome): void;
+}
+
 export interface DispatcherDependencies {
   readonly db: Db; // its own pool: each worker pins a connection (the claims are session locks)
   readonly client: HttpClient;
+  readonly observer: DeliveryObserver;
   readonly settings: DispatcherSettings;
   readonly logger: Logger;
 }
@@ -152,6 +159,7 @@ export class DeliveryDispatcher {
       });
       if (response.status >= 200 && response.status < 300) {
         await markDelivered(db, delivery.id, response.status);
+        this.deps.observer.deliveryAttempted('delivered');
         return;
       }
       failure = { error: `the receiver answered ${response.status}`, responseCode: response.status };

@@ -8,15 +8,9 @@ import { createPresenter } from '../framework/presenter.ts';
 import { relationJoins } from '../framework/relations.ts';
 import { compiledFilterSearch, filterOf, listsAdmit } from './filter.ts';
 import { webhookKind } from './model.ts';
+import { deliveryPayload, type PayloadEvent } from './payload.ts';
 
-interface EventRow {
-  id: string;
-  source: string;
-  source_id: string;
-  event_type: string;
-  created_at: Date;
-  actor: string | null;
-  operation_id: string | null;
+interface EventRow extends PayloadEvent {
   seq: string;
 }
 
@@ -50,20 +44,10 @@ export function fanOut(
                where c.source = ${webhookKind.eventSource} and c.source_id = w.id) < ${event.seq}::bigint
         order by w.id`.execute(trx);
       const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
-      const payload = JSON.stringify({
-        event: {
-          id: event.id,
-          kind: 'Event',
-          href: `${apiBase}/events/${event.id}`,
-          source: event.source,
-          source_id: event.source_id,
-          event_type: event.event_type,
-          created_at: event.created_at.toISOString(),
-          actor: event.actor,
-          operation_id: event.operation_id,
-        },
-        resource: resource ? createPresenter(apiBase, resource.kind)(resource.row) : null,
-      });
+      const payload = deliveryPayload(
+        event,
+        resource && createPresenter(apiBase, resource.kind)(resource.row),
+      );
       let made = 0;
       for (const webhook of webhooks) {
         const filter = filterOf(webhook);
