@@ -170,14 +170,10 @@ export class DeliveryDispatcher {
     const attempts = delivery.attempts + 1;
     const retryInMs = attempts < settings.maxAttempts ? this.backoff(attempts) : undefined;
     await markDeliveryFailed(db, delivery.id, failure, retryInMs);
+    const failed = retryInMs === undefined;
+    this.deps.observer.deliveryAttempted(failed ? 'failed' : 'retried');
     logger.warn(
-      {
-        delivery: delivery.id,
-        webhook: delivery.webhookId,
-        attempts,
-        error: failure.error,
-        failed: !retryInMs,
-      },
+      { delivery: delivery.id, webhook: delivery.webhookId, attempts, error: failure.error, failed },
       'webhook delivery failed',
     );
   }
