@@ -67,6 +67,13 @@ describe('webhook input: every mistake is a 400 with the documented Error body a
       const response = await service.api(collection, { method: 'POST', body: { ...validWebhook(), url } });
       expect(response.status, `${url}: ${response.text}`).toBe(201);
       expect(response.body.url).toBe(url);
+      const moved = `${url}/moved`;
+      const patched = await service.api(`${collection}/${response.body.id}`, {
+        method: 'PATCH',
+        body: { url: moved },
+      });
+      expect(patched.status, patched.text).toBe(200);
+      expect(patched.body.url).toBe(moved);
     }
   });
 

@@ -301,6 +301,12 @@ describe('webhook deliveries', () => {
         response_code: null,
         last_error: expect.stringContaining('no answer within 1000 ms'),
       });
+      // Event processing goes on meanwhile: every dinosaur's event is reconciled.
+      const unreconciled = await service.database.query(
+        'select id from events where source_id = any($1) and reconciled_date is null',
+        [dinosaurs.map((dinosaur) => dinosaur.id)],
+      );
+      expect(unreconciled).toEqual([]);
       hanging = false;
       await waitForDeliveries(
         hung,

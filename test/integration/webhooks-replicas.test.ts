@@ -22,6 +22,10 @@ describe('webhook deliveries with three racing replicas', () => {
         enableJwt: false,
         webhookAllowedHosts: '127.0.0.1',
         eventResyncInterval: '100ms',
+        // Few connections each: three replicas share the test server with every other test file.
+        dbMaxOpenConnections: '4',
+        eventConcurrency: '2',
+        webhookConcurrency: '2',
         webhookRetryBackoff: '100ms',
       });
       replicas.push(service);
