@@ -1,6 +1,6 @@
 import type { NamedMigration } from '../db/migrator.ts';
 import { createEvents } from '../events/migrations/202611251400_create_events.ts';
-import { addEventAudit } from '../events/migrations/202611251600_add_event_audit.ts';
+import { addEventAudit } from '../events/migrations/202611251700_add_event_audit.ts';
 import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
 import { fossilPlugin } from '../kinds/fossils/plugin.ts';
 import { createIdempotencyKeys } from '../kinds/framework/migrations/202611251402_create_idempotency_keys.ts';

@@ -78,9 +78,9 @@ describe('webhook input: every mistake is a 400 with the documented Error body a
   });
 
   const badFilters: [Record<string, unknown>, number, string | RegExp][] = [
-    [{ sources: 'Rockets' }, 8, "sources: 'Rockets' is not one of 'Dinosaurs', 'Webhooks'"],
-    [{ sources: 'Dinosaurs,' }, 8, "sources: '' is not one of 'Dinosaurs', 'Webhooks'"],
-    [{ sources: 'dinosaurs' }, 8, "sources: 'dinosaurs' is not one of 'Dinosaurs', 'Webhooks'"],
+    [{ sources: 'Rockets' }, 8, "sources: 'Rockets' is not one of 'Dinosaurs', 'Fossils', 'Webhooks'"],
+    [{ sources: 'Dinosaurs,' }, 8, "sources: '' is not one of 'Dinosaurs', 'Fossils', 'Webhooks'"],
+    [{ sources: 'dinosaurs' }, 8, "sources: 'dinosaurs' is not one of 'Dinosaurs', 'Fossils', 'Webhooks'"],
     [{ event_types: 'Create,Upsert' }, 8, "event_types: 'Upsert' is not one of 'Create', 'Update', 'Delete'"],
     [{ search: "species = 'unterminated" }, 21, /^Failed to parse search query: species = 'unterminated/],
     [{ search: 'species like' }, 21, /^Failed to parse search query: species like/],

@@ -1,6 +1,6 @@
 import type { KindPlugin } from '../framework/plugin.ts';
 import { deliveriesRoutes } from './deliveries-routes.ts';
-import { createWebhooks } from './migrations/202611251601_create_webhooks.ts';
+import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 

@@ -3,7 +3,7 @@ import type { NamedMigration } from '../../../db/migrator.ts';
 
 // Webhooks, their deliveries, and which events have been fanned out to deliveries.
 export const createWebhooks: NamedMigration = {
-  id: '202611251601_create_webhooks',
+  id: '202611251701_create_webhooks',
   async up(db: Kysely<unknown>): Promise<void> {
     await sql`
       create table webhooks (
