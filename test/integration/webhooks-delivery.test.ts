@@ -210,6 +210,36 @@ describe('webhook deliveries', () => {
     for (const webhook of [updatesOnly, tyrants, webhooksOnly, other]) await disable(webhook);
   });
 
+  it('a search through a relation matches on the related resource', async () => {
+    const tag = newTag();
+    const webhook = await createWebhook(tag, {
+      sources: 'Fossils',
+      search: `dinosaur.species like '${tag} wanted%'`,
+    });
+    const wanted = await createDinosaur(`${tag} wanted`);
+    const other = await createDinosaur(`${tag} other`);
+    const fossil = async (dinosaur: Json): Promise<Json> => {
+      const response = await service.api(`${apiBase}/fossils`, {
+        method: 'POST',
+        body: { site: `${tag} site`, dinosaur_id: dinosaur.id },
+      });
+      expect(response.status, response.text).toBe(201);
+      return response.body;
+    };
+    const skipped = await fossil(other);
+    const matched = await fossil(wanted);
+    const [delivery] = await waitForDeliveries(
+      webhook,
+      (deliveries) => deliveries[0]?.status === 'delivered',
+      'the fossil of the wanted dinosaur is delivered',
+    );
+    expect(delivery.source_id).toBe(matched.id);
+    const bodies = requestsTo(webhook).map((request) => JSON.parse(request.body));
+    expect(bodies.map((body) => body.resource)).toEqual([matched]);
+    expect(JSON.stringify(bodies)).not.toContain(skipped.id);
+    await disable(webhook);
+  });
+
   it('retries a receiver that answers 500, with backoff, until it answers 200', async () => {
     const tag = newTag();
     const webhook = await createWebhook(tag);
