@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateToLatest } from '../db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from '../db/pool.ts';
+import type { QuerySpan } from '../db/traced-dialect.ts';
 import { migrations } from './plugins.ts';
 
 export interface ConnectedDatabase extends DatabaseHandle {
@@ -11,7 +12,11 @@ export interface ConnectedDatabase extends DatabaseHandle {
 
 // Opens the configured database, or starts the embedded one (development) and migrates it, so
 // `npm start` on a fresh clone needs nothing else.
-export async function connectDatabase(config: Config, logger: Logger): Promise<ConnectedDatabase> {
+export async function connectDatabase(
+  config: Config,
+  logger: Logger,
+  querySpan?: QuerySpan,
+): Promise<ConnectedDatabase> {
   const embedded =
     config.database.kind === 'embedded'
       ? await startEmbeddedPostgres(config.database.dir, logger)
@@ -34,7 +39,7 @@ export async function connectDatabase(config: Config, logger: Logger): Promise<C
       await migrator.close();
     }
   }
-  const handle = openDatabase(settings, logger);
+  const handle = openDatabase(settings, logger, querySpan);
   return {
     ...handle,
     embedded: embedded !== undefined,

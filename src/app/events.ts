@@ -10,8 +10,10 @@ import { WatchStreams } from '../events/watch.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
 import { forgetOldKeys } from '../kinds/framework/idempotency.ts';
 import type { KindPlugin } from '../kinds/framework/plugin.ts';
-import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
+import type { KindService, ServiceDependencies } from '../kinds/framework/service.ts';
+import { createKindService } from '../kinds/framework/traced-service.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Tracer } from '../observability/tracing.ts';
 import type { WebhookDeliveries } from './webhooks.ts';
 
 export interface EventsSide {
@@ -35,6 +37,7 @@ export function createEventsSide(
   metrics: Metrics,
   webhooks: WebhookDeliveries,
   logger: Logger,
+  tracer: Tracer | undefined,
 ): EventsSide {
   const registry = new ControllerRegistry();
   registry.onEvery(webhooks.onEvent);
@@ -82,6 +85,6 @@ export function createEventsSide(
       await workerPool.close();
     },
     watch,
-    eventService: new KindService(eventKind, new KindDao(eventKind), deps),
+    eventService: createKindService(eventKind, new KindDao(eventKind), deps, [], undefined, tracer),
   };
 }

@@ -12,8 +12,10 @@ import { buildMetricsServer } from '../http/metrics-server.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
 import type { PluginContext } from '../kinds/framework/plugin.ts';
 import { referrersOf } from '../kinds/framework/relations.ts';
-import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
+import type { ServiceDependencies } from '../kinds/framework/service.ts';
+import { createKindService } from '../kinds/framework/traced-service.ts';
 import { Metrics } from '../observability/metrics.ts';
+import { startTracer } from '../observability/tracing.ts';
 import { HttpClient } from '../outbound/http-client.ts';
 import { serviceName } from '../service-name.ts';
 import { readBuildInfo } from './build-info.ts';
@@ -45,9 +47,19 @@ export async function startService(
 ): Promise<RunningService> {
   const newId = overrides.newId ?? (() => KSUID.randomSync().string);
   const metrics = new Metrics();
+  const build = readBuildInfo(overrides.buildTime);
   // Before any connection is opened: a broken ACL or policy file stops the start with nothing to undo.
   const access = await createAccessControl(config.auth, metrics, logger);
-  const database = await connectDatabase(config, logger);
+  // Undefined when tracing is off: then no seam below installs anything (see observability/tracing.ts).
+  const tracer = await startTracer(config.tracing, { name: serviceName, version: build.version });
+  const database = await connectDatabase(
+    config,
+    logger,
+    tracer && ((name, attributes, run) => tracer.inSpan(name, 'client', attributes, run)),
+  ).catch(async (error: unknown) => {
+    await tracer?.shutdown();
+    throw error;
+  });
   metrics.watchPool(database.pool);
 
   const deps: ServiceDependencies = {
@@ -57,7 +69,6 @@ export async function startService(
     notify: config.events.notify ? createNotifier(database.db, logger) : noNotify,
     locks: metrics,
   };
-  const build = readBuildInfo(overrides.buildTime);
   // The one outbound HTTP client: whoever calls other services gets it from here (tests point it at a
   // local receiver, never at a mock).
   const outbound = new HttpClient(
@@ -72,16 +83,17 @@ export async function startService(
   };
   const kinds = plugins.map((plugin) => ({
     plugin,
-    service: new KindService(
+    service: createKindService(
       plugin.kind,
       new KindDao(plugin.kind),
       deps,
       referrersOf(plugin.kind, context.kinds),
       plugin.rules?.(context),
+      tracer,
     ),
   }));
   const webhooks = createWebhookDeliveries(config, database, context.kinds, outbound, metrics, newId, logger);
-  const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, logger);
+  const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, logger, tracer);
 
   if (!config.auth.enableJwt) {
     logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);
@@ -92,6 +104,7 @@ export async function startService(
     metrics,
     newId,
     build,
+    tracer,
     kinds: [
       ...kinds.map(({ plugin, service }) => ({
         kind: plugin.kind,
@@ -128,12 +141,14 @@ export async function startService(
         await Promise.all(servers.map((server) => server.close()));
         await events.stop();
         await database.close();
+        await tracer?.shutdown();
       },
     };
   } catch (error) {
     await Promise.allSettled(servers.map((server) => server.close()));
     await events.stop();
     await database.close();
+    await tracer?.shutdown();
     throw error;
   }
 }

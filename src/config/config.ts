@@ -64,6 +64,10 @@ export interface Config {
     readonly maxAttempts: number;
     readonly retryBackoffMs: number;
   };
+  readonly tracing: {
+    readonly enabled: boolean;
+    readonly otlpEndpoint: string;
+  };
   readonly shutdownTimeoutMs: number;
   readonly logLevel: string;
 }
@@ -161,8 +165,11 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       maxAttempts: Math.max(1, integer('webhookMaxAttempts')),
       retryBackoffMs: duration('webhookRetryBackoff'),
     },
+    tracing: {
+      enabled: bool('enableTracing', false),
+      otlpEndpoint: httpUrl(options.otlpEndpoint.flag, text('otlpEndpoint')),
+    },
     shutdownTimeoutMs: duration('shutdownTimeout'),
-
     logLevel: text('logLevel'),
   };
   return deepFreeze(config);
@@ -194,6 +201,13 @@ function readEnvironment(environ: Environ): Environment {
   const known = environments.find((environment) => environment === name);
   if (!known) throw new ConfigError(`unknown environment '${name}': use one of ${environments.join(', ')}`);
   return known;
+}
+
+function httpUrl(flag: string, text: string): string {
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    throw new ConfigError(`--${flag}: '${text}' is not an http or https URL`);
+  }
+  return text;
 }
 
 function stringOrUndefined(value: string | boolean | undefined): string | undefined {

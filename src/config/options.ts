@@ -344,6 +344,22 @@ export const options = {
     help: 'Health check server bind address (host:port)',
   },
 
+  // Tracing
+  enableTracing: {
+    flag: 'enable-tracing',
+    type: 'boolean',
+    commands: serve,
+    default: false,
+    help: 'Export OpenTelemetry traces of requests, service calls and SQL to --otlp-endpoint',
+  },
+  otlpEndpoint: {
+    flag: 'otlp-endpoint',
+    type: 'string',
+    commands: serve,
+    default: 'http://localhost:4318',
+    help: 'Base URL of the OTLP/HTTP receiver (a collector) that traces are sent to, at /v1/traces',
+  },
+
   // Process
   logLevel: {
     flag: 'log-level',

@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
+import { type QuerySpan, tracedDialect } from './traced-dialect.ts';
 
 export interface PoolSettings {
   readonly url: string;
@@ -20,7 +21,8 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export function openDatabase(settings: PoolSettings, logger: Logger): DatabaseHandle {
+// With `querySpan` (tracing on), every statement runs in a span; without it, nothing is wrapped.
+export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?: QuerySpan): DatabaseHandle {
   const pool = new pg.Pool({
     connectionString: settings.url,
     max: settings.maxConnections,
@@ -38,8 +40,9 @@ export function openDatabase(settings: PoolSettings, logger: Logger): DatabaseHa
   pool.on('connect', (client) => {
     client.on('error', (error) => logger.warn({ err: error }, 'database connection failed'));
   });
+  const dialect = new PostgresDialect({ pool });
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: querySpan ? tracedDialect(dialect, querySpan) : dialect,
     log: settings.debug
       ? (event) => logger.debug({ sql: event.query.sql, ms: event.queryDurationMillis }, 'sql')
       : undefined,

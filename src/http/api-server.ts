@@ -13,12 +13,14 @@ import { registerKindRoutes } from '../kinds/framework/routes.ts';
 import { kindSchemas } from '../kinds/framework/schemas.ts';
 import type { KindService } from '../kinds/framework/service.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { Tracer } from '../observability/tracing.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { errorBody } from './error-body.ts';
 import { toApiError } from './error-mapping.ts';
 import { type BuildInfo, registerMetadataRoutes } from './metadata-routes.ts';
 import { registerOpenApi, registerOpenApiRoutes } from './openapi.ts';
 import { operationIdFor, operationIdHeader } from './operation-id.ts';
+import { traceRequests } from './request-tracing.ts';
 import { serverLogging } from './server-logging.ts';
 
 export interface ApiServerSettings {
@@ -46,6 +48,8 @@ export interface ApiServerDependencies {
   // Absent when JWT authentication is off.
   readonly access: AccessControl | undefined;
   readonly watch: WatchStreams;
+  // Absent when tracing is off.
+  readonly tracer?: Tracer;
 }
 
 const jsonTypes = ['application/json', 'application/merge-patch+json'];
@@ -91,6 +95,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   // Request bodies are checked by the Kind framework (body.ts) and query strings by list-params.ts,
   // whose messages are the documented contract; route schemas document the API and shape responses.
   app.setValidatorCompiler(() => (value) => ({ value }));
+  if (deps.tracer) traceRequests(app, deps.tracer);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(operationIdHeader, request.id);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/app/plugins.ts';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import {
+  bindFlags,
   cleanEnvironment,
   exitWithin,
   freePort,
@@ -14,6 +15,7 @@ import {
   startTrex,
   type TrexProcess,
   waitFor,
+  waitUntilServing,
 } from '../support/cli.ts';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.ts';
 
@@ -42,37 +44,6 @@ async function testDatabase(empty = false): Promise<TestDatabase> {
 function started(trex: TrexProcess): TrexProcess {
   cleanups.push(() => trex.kill());
   return trex;
-}
-
-async function bindFlags(): Promise<{ args: string[]; apiUrl: string }> {
-  const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
-  return {
-    args: [
-      `--api-server-bindaddress=127.0.0.1:${api}`,
-      `--metrics-server-bindaddress=127.0.0.1:${metrics}`,
-      `--health-check-server-bindaddress=127.0.0.1:${health}`,
-    ],
-    apiUrl: `http://127.0.0.1:${api}`,
-  };
-}
-
-// Polls the list endpoint until it answers 200; fails at once if the process exits first.
-async function waitUntilServing(trex: TrexProcess, apiUrl: string, timeoutMs: number): Promise<void> {
-  await waitFor(
-    async () => {
-      if (trex.hasExited()) {
-        throw new Error(`trex exited before serving:\n${trex.stderr()}\n${trex.stdout().slice(-2000)}`);
-      }
-      try {
-        return (await fetch(`${apiUrl}${collection}`)).status === 200;
-      } catch {
-        return false;
-      }
-    },
-    `${apiUrl} serves`,
-    timeoutMs,
-    250,
-  );
 }
 
 function lines(text: string): string[] {

@@ -137,3 +137,42 @@ export async function exitWithin(
     clearTimeout(timer);
   }
 }
+
+// Flags binding the three servers to free loopback ports, and their URLs.
+export async function bindFlags(): Promise<{
+  args: string[];
+  apiUrl: string;
+  healthUrl: string;
+  metricsUrl: string;
+}> {
+  const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
+  return {
+    args: [
+      `--api-server-bindaddress=127.0.0.1:${api}`,
+      `--metrics-server-bindaddress=127.0.0.1:${metrics}`,
+      `--health-check-server-bindaddress=127.0.0.1:${health}`,
+    ],
+    apiUrl: `http://127.0.0.1:${api}`,
+    healthUrl: `http://127.0.0.1:${health}`,
+    metricsUrl: `http://127.0.0.1:${metrics}`,
+  };
+}
+
+// Polls the list endpoint until it answers 200; fails at once if the process exits first.
+export async function waitUntilServing(trex: TrexProcess, apiUrl: string, timeoutMs: number): Promise<void> {
+  await waitFor(
+    async () => {
+      if (trex.hasExited()) {
+        throw new Error(`trex exited before serving:\n${trex.stderr()}\n${trex.stdout().slice(-2000)}`);
+      }
+      try {
+        return (await fetch(`${apiUrl}/api/rh-trex/v1/dinosaurs`)).status === 200;
+      } catch {
+        return false;
+      }
+    },
+    `${apiUrl} serves`,
+    timeoutMs,
+    250,
+  );
+}

@@ -356,3 +356,28 @@ describe('the loaded configuration', () => {
     }
   });
 });
+
+describe('tracing', () => {
+  it('is off by default, with the OTLP/HTTP port of a local collector', () => {
+    expect(loadConfig('serve', complete, {}).tracing).toEqual({
+      enabled: false,
+      otlpEndpoint: 'http://localhost:4318',
+    });
+  });
+
+  it('is turned on by flag or variable, with the endpoint given', () => {
+    expect(
+      loadConfig('serve', complete, {
+        TREX_ENABLE_TRACING: 'true',
+        TREX_OTLP_ENDPOINT: 'https://collector.example:4318',
+      }).tracing,
+    ).toEqual({ enabled: true, otlpEndpoint: 'https://collector.example:4318' });
+    expect(loadConfig('serve', { ...complete, enableTracing: true }, {}).tracing.enabled).toBe(true);
+  });
+
+  it('refuses an endpoint that is not an http or https URL', () => {
+    expect(
+      configError(() => loadConfig('serve', { ...complete, otlpEndpoint: 'collector:4317' }, {})).message,
+    ).toBe("--otlp-endpoint: 'collector:4317' is not an http or https URL");
+  });
+});
