@@ -97,7 +97,8 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       .map((item) => item.trim())
       .filter((item) => item !== '');
 
-  const enableJwt = bool('enableJwt', environment !== 'development');
+  // Only `serve` authenticates: `trex migrate` in production (an init container) needs no key source.
+  const enableJwt = command === 'serve' && bool('enableJwt', environment !== 'development');
   const config: Config = {
     environment,
     database: resolveDatabase({

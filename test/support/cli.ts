@@ -28,8 +28,12 @@ export function cleanEnvironment(extra: Record<string, string> = {}): NodeJS.Pro
   return { ...environment, ...extra };
 }
 
-export function startTrex(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): TrexProcess {
-  const child = spawn(process.execPath, [trexBin, ...args], {
+// `bin`: another copy of the `trex` script (an image's file set); this checkout's by default.
+export function startTrex(
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; bin?: string },
+): TrexProcess {
+  const child = spawn(process.execPath, [options.bin ?? trexBin, ...args], {
     cwd: options.cwd,
     env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -68,7 +72,7 @@ export function startTrex(args: string[], options: { cwd: string; env: NodeJS.Pr
 // Runs `trex args...` to completion; kills it and fails after `timeoutMs`.
 export async function runTrex(
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number },
+  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number; bin?: string },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const trex = startTrex(args, options);
   const timeoutMs = options.timeoutMs ?? 30_000;

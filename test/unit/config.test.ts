@@ -381,3 +381,10 @@ describe('tracing', () => {
     ).toBe("--otlp-endpoint: 'collector:4317' is not an http or https URL");
   });
 });
+
+describe('trex migrate', () => {
+  it('needs no JWT key source in production: it authenticates nothing', () => {
+    const config = loadConfig('migrate', { dbUrl: 'postgres://db.example/trex' }, { TREX_ENV: 'production' });
+    expect(config.auth.enableJwt).toBe(false);
+  });
+});
