@@ -1,7 +1,16 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { environmentVariable, options } from '../../src/config/options.ts';
@@ -117,6 +126,7 @@ describe('the Containerfile, read', () => {
 describe('the Containerfile, replayed', () => {
   let scratch = '';
   let app = '';
+  let temporary = '';
   const buildTime = '2026-11-25T12:00:00Z';
 
   // Each stage's WORKDIR becomes a directory of its own under `scratch`.
@@ -156,15 +166,28 @@ describe('the Containerfile, replayed', () => {
     }
     replayCopies(runtime);
     app = stageDirectory('runtime');
+    temporary = join(scratch, 'tmp');
+    mkdirSync(temporary);
+    const user = imageUser();
+    if (user) chownSync(temporary, user.uid, user.gid);
   }, 240_000);
   afterAll(() => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
+  // The image's variables, and a temporary directory of the image user's own: in Kubernetes the root
+  // filesystem is read-only but for the /tmp volume (deploy/deployment.yaml).
   function imageEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
     const env = environment(runtime);
     env.TREX_BUILD_TIME = buildTime; // --build-arg BUILD_TIME=...
-    return cleanEnvironment({ ...env, ...extra });
+    return cleanEnvironment({ ...env, TMPDIR: temporary, ...extra });
+  }
+
+  // The image's USER. As root (CI, this project's machines) the commands run as that user, to whom the
+  // files copied into the image are read-only, as they are in a pod with a read-only root filesystem.
+  function imageUser(): { uid: number; gid: number } | undefined {
+    const [uid = 0, gid = 0] = (all(runtime, 'USER')[0] ?? '').split(':').map(Number);
+    return process.getuid?.() === 0 ? { uid, gid } : undefined;
   }
 
   it('holds production dependencies only: no test tools, no embedded PostgreSQL binaries', () => {
@@ -174,22 +197,24 @@ describe('the Containerfile, replayed', () => {
     expect(existsSync(join(app, 'test'))).toBe(false);
   });
 
-  it('migrates a database (the init container) and serves from what the image holds', async () => {
+  it('migrates a database (the init container) and serves from what the image holds, as its user', async () => {
     const trexBin = join(app, execForm(runtime, 'ENTRYPOINT')[1] ?? '');
-    const help = await runTrex(['--help'], { cwd: app, env: imageEnvironment({}), bin: trexBin });
+    const user = imageUser();
+    const help = await runTrex(['--help'], { cwd: app, env: imageEnvironment({}), bin: trexBin, user });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('serve');
 
     const database = await createEmptyDatabase();
     try {
       const keys = await createTestKeys();
+      chmodSync(dirname(keys.jwksFile), 0o755); // readable by the image's user
       const env = imageEnvironment({ TREX_DB_URL: database.url, TREX_JWK_CERT_FILE: keys.jwksFile });
-      const migrate = await runTrex(['migrate'], { cwd: app, env, bin: trexBin });
+      const migrate = await runTrex(['migrate'], { cwd: app, env, bin: trexBin, user });
       expect(migrate.code, migrate.stderr).toBe(0);
 
       // The image's own bind addresses would take the real ports: here, free loopback ones.
       const { args, apiUrl, healthUrl } = await bindFlags();
-      const trex = startTrex([...execForm(runtime, 'CMD'), ...args], { cwd: app, env, bin: trexBin });
+      const trex = startTrex([...execForm(runtime, 'CMD'), ...args], { cwd: app, env, bin: trexBin, user });
       try {
         await waitFor(
           async () => (await fetch(`${healthUrl}/readyz`).catch(() => undefined))?.status === 200,

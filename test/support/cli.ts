@@ -28,14 +28,20 @@ export function cleanEnvironment(extra: Record<string, string> = {}): NodeJS.Pro
   return { ...environment, ...extra };
 }
 
-// `bin`: another copy of the `trex` script (an image's file set); this checkout's by default.
-export function startTrex(
-  args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; bin?: string },
-): TrexProcess {
+export interface TrexOptions {
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  // Another copy of the `trex` script (an image's file set); this checkout's by default.
+  readonly bin?: string;
+  // Run as this user (the test runs as root): an image's unprivileged USER.
+  readonly user?: { readonly uid: number; readonly gid: number };
+}
+
+export function startTrex(args: string[], options: TrexOptions): TrexProcess {
   const child = spawn(process.execPath, [options.bin ?? trexBin, ...args], {
     cwd: options.cwd,
     env: options.env,
+    ...options.user,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -72,7 +78,7 @@ export function startTrex(
 // Runs `trex args...` to completion; kills it and fails after `timeoutMs`.
 export async function runTrex(
   args: string[],
-  options: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number; bin?: string },
+  options: TrexOptions & { timeoutMs?: number },
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const trex = startTrex(args, options);
   const timeoutMs = options.timeoutMs ?? 30_000;
