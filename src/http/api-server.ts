@@ -95,7 +95,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   // Request bodies are checked by the Kind framework (body.ts) and query strings by list-params.ts,
   // whose messages are the documented contract; route schemas document the API and shape responses.
   app.setValidatorCompiler(() => (value) => ({ value }));
-  if (deps.tracer) traceRequests(app, deps.tracer);
+  if (deps.tracer) traceRequests(app, deps.tracer, isWatch);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header(operationIdHeader, request.id);
@@ -167,6 +167,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     }
   });
   return app;
+}
+
+function isWatch(request: FastifyRequest): boolean {
+  return (request.query as Record<string, unknown> | undefined)?.watch === 'true';
 }
 
 const methodsWithBodies = new Set(['POST', 'PUT', 'PATCH']);

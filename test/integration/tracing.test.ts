@@ -113,6 +113,30 @@ describe('tracing on (--enable-tracing)', () => {
   });
 });
 
+describe('tracing a watch stream', () => {
+  it('ends the span of a watch stream when its client leaves, with none of its polling inside', async () => {
+    const otlp = await receiver();
+    const service = await startTestService({ enableTracing: true, otlpEndpoint: otlp.url });
+    const leave = new AbortController();
+    const watch = await fetch(`${service.apiUrl}${collection}?watch=true`, {
+      headers: { authorization: `Bearer ${await service.keys.mint()}`, 'x-operation-id': 'op-watch-1' },
+      signal: leave.signal,
+    });
+    expect(watch.status).toBe(200);
+    leave.abort();
+    await watch.body?.cancel().catch(() => undefined);
+    await service.stop();
+    const spans = otlp.spans().filter((candidate) => candidate.attributes.operation_id === 'op-watch-1');
+    expect(spans).toEqual([
+      expect.objectContaining({
+        name: `GET ${collection}`,
+        kind: server,
+        attributes: expect.objectContaining({ 'http.response.status_code': 200 }),
+      }),
+    ]);
+  });
+});
+
 describe('tracing off (the default)', () => {
   const hook = fileURLToPath(new URL('../support/module-log-hook.mjs', import.meta.url));
 
