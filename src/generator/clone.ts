@@ -18,6 +18,9 @@ export interface CloneOptions {
   readonly destination: string;
 }
 
+// Files that name nothing but the service (its image and Kubernetes objects): every mention is renamed.
+const deploymentFiles = /^(deploy\/|Containerfile$)/;
+
 // Never copied: installed packages, local data, build and test output.
 const skipped = new Set(['node_modules', '.git', '.trex', 'test-results', 'coverage']);
 
@@ -40,14 +43,17 @@ export function cloneProject(options: CloneOptions): number {
     const to = join(destination, file);
     mkdirSync(dirname(to), { recursive: true });
     const content = readFileSync(from);
-    writeFileSync(to, content.includes(0) ? content : renamed(content.toString('utf8'), name));
+    const text = content.includes(0) ? undefined : content.toString('utf8');
+    writeFileSync(to, text === undefined ? content : renamed(text, name, deploymentFiles.test(file)));
     chmodSync(to, statSync(from).mode & 0o777);
   }
   return files.length;
 }
 
-export function renamed(text: string, name: string): string {
+// `everyMention`: in deployment files, where rh-trex is only ever this service's name.
+export function renamed(text: string, name: string, everyMention = false): string {
   const old = regexEscape(serviceName);
+  if (everyMention) return text.replace(new RegExp(`\\b${old}\\b`, 'g'), name);
   return text
     .replace(new RegExp(`/api/${old}\\b`, 'g'), `/api/${name}`) // the API root
     .replace(new RegExp(`\\b${old}-(?=[0-9$N{<])`, 'g'), `${name}-`) // error codes: rh-trex-7

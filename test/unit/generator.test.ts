@@ -189,4 +189,10 @@ describe('clone renaming', () => {
   it('renames the API root, the error codes and the name literals, and keeps mentions of rh-trex', () => {
     expect(renamed(lines(old).join('\n'), 'new-service')).toBe(lines('new-service').join('\n'));
   });
+
+  it('renames every mention in deployment files: Kubernetes object names, labels, the image', () => {
+    const manifest = (name: string): string =>
+      `metadata:\n  name: ${name}-metrics\n  labels:\n    app.kubernetes.io/name: ${name}\nimage: ${name}`;
+    expect(renamed(manifest(old), 'new-service', true)).toBe(manifest('new-service'));
+  });
 });
