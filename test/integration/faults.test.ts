@@ -719,7 +719,8 @@ describe('trex serve receiving SIGTERM under load', () => {
       tag: 'sigterm',
     });
     cleanups.push(() => load.stop());
-    await sleep(2_000);
+    // Under way: a count of answers, not a fixed time, which a loaded machine may not fill.
+    await waitFor(() => load.outcomes.filter(succeeded).length > 50, 'the load is under way', 30_000);
 
     const signalledAt = Date.now();
     first.trex.child.kill('SIGTERM');
