@@ -1,7 +1,6 @@
 // The OpenTelemetry implementation of our tracing seam, imported only when tracing is on
 // (see tracing.ts). Spans are exported in batches as OTLP/HTTP JSON.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { IncomingHttpHeaders } from 'node:http';
 import {
   type Attributes,
   type Context,
@@ -52,7 +51,7 @@ export function createOtelTracer(otlpEndpoint: string, service: TracedService): 
 
   return {
     startServerSpan: (name, headers, operationId, attributes) => {
-      const parent = propagator.extract(ROOT_CONTEXT, headers as IncomingHttpHeaders, defaultTextMapGetter);
+      const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
       const span = tracer.startSpan(
         name,
         { kind: SpanKind.SERVER, attributes: withOperationId(attributes, operationId) },
