@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -123,6 +123,19 @@ describe('the Containerfile, read', () => {
   });
 });
 
+// Runs a command to completion without blocking this worker; a failure carries the command's output.
+function run(
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { ...options, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`${args.join(' ')} failed:\n${stdout}\n${stderr}`)) : resolve(),
+    );
+  });
+}
+
 describe('the Containerfile, replayed', () => {
   let scratch = '';
   let app = '';
@@ -152,16 +165,15 @@ describe('the Containerfile, replayed', () => {
     }
   }
 
-  beforeAll(() => {
+  beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'trex-image-'));
     chmodSync(scratch, 0o755);
     replayCopies(deps);
     for (const command of all(deps, 'RUN')) {
       // The command as written; npm may take packages from its local cache (it checks the lock's hashes).
-      execFileSync('sh', ['-c', command], {
+      await run('sh', ['-c', command], {
         cwd: stageDirectory('deps'),
         env: { ...cleanEnvironment(), npm_config_prefer_offline: 'true' },
-        stdio: 'pipe',
       });
     }
     replayCopies(runtime);
