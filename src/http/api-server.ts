@@ -14,6 +14,7 @@ import { kindSchemas } from '../kinds/framework/schemas.ts';
 import type { KindService } from '../kinds/framework/service.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { Tracer } from '../observability/tracing.ts';
+import { apiBase } from '../service-name.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { errorBody } from './error-body.ts';
 import { toApiError } from './error-mapping.ts';
@@ -47,7 +48,7 @@ export interface ApiServerDependencies {
   readonly kinds: readonly ServedKind[];
   // Absent when JWT authentication is off.
   readonly access: AccessControl | undefined;
-  readonly watch: WatchStreams;
+  readonly watch: Pick<WatchStreams, 'handle' | 'closeAll'>;
   // Absent when tracing is off.
   readonly tracer?: Tracer;
 }
@@ -139,11 +140,18 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     maxAge: 600,
   });
   await app.register(fastifyCompress, { global: true, encodings: ['br', 'gzip', 'deflate'] });
-  const schemas = deps.kinds.flatMap(({ kind, routes }) => [
-    ...Object.values(kindSchemas(kind)),
-    ...(routes?.schemas ?? []),
-  ]);
-  await registerOpenApi(app, deps.build.version, schemas);
+  // A read-only Kind (the events API) takes no bodies, so it has no request schemas.
+  const schemas = deps.kinds.flatMap(({ kind, readOnly, routes }) => {
+    const { resource, list, createRequest, patchRequest } = kindSchemas(kind, apiBase);
+    return [...(readOnly ? [resource, list] : [resource, list, createRequest, patchRequest]), ...(routes?.schemas ?? [])];
+  });
+  const tags = deps.kinds.map(({ kind, readOnly }) => ({
+    name: kind.plural,
+    description: readOnly
+      ? `${kind.name} resources (read-only)`
+      : `${kind.name} resources: list, watch, create, get, update and delete`,
+  }));
+  await registerOpenApi(app, deps.build.version, schemas, tags);
 
   registerMetadataRoutes(
     app,

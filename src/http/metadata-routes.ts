@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
 import { findErrorEntry, notFound } from '../errors/catalogue.ts';
 import { apiBase, apiRoot } from '../service-name.ts';
 import { catalogueBodies, errorBody } from './error-body.ts';
-import { errorResponses } from './openapi.ts';
+import { publicRoute } from './openapi.ts';
+import { errorResponses } from './openapi-responses.ts';
 import { defineResource } from './resource-routes.ts';
 
 export interface Collection {
@@ -24,7 +26,13 @@ export function registerMetadataRoutes(
   const tags = ['metadata'];
   defineResource(app, apiRoot, {
     GET: {
-      schema: { tags, summary: 'API metadata', response: errorResponses },
+      schema: {
+        operationId: 'getApi',
+        tags,
+        summary: 'API metadata',
+        ...publicRoute,
+        response: { 200: { description: 'The API', $ref: 'API#' }, ...errorResponses(500) },
+      },
       handler: async () => ({
         kind: 'API',
         id: 'trex',
@@ -36,7 +44,13 @@ export function registerMetadataRoutes(
   });
   defineResource(app, apiBase, {
     GET: {
-      schema: { tags, summary: 'API version 1 and its collections', response: errorResponses },
+      schema: {
+        operationId: 'getApiVersion',
+        tags,
+        summary: 'API version 1 and its collections',
+        ...publicRoute,
+        response: { 200: { description: 'The version', $ref: 'APIVersion#' }, ...errorResponses(500) },
+      },
       handler: async () => ({
         kind: 'APIVersion',
         id: 'v1',
@@ -52,9 +66,11 @@ export function registerMetadataRoutes(
   defineResource(app, `${apiBase}/errors`, {
     GET: {
       schema: {
+        operationId: 'listErrors',
         tags,
         summary: 'The error catalogue',
-        response: { 200: { $ref: 'ErrorList#' }, ...errorResponses },
+        ...publicRoute,
+        response: { 200: { description: 'Every error code', $ref: 'ErrorList#' }, ...errorResponses(500) },
       },
       handler: async () => {
         const items = catalogueBodies();
@@ -65,9 +81,17 @@ export function registerMetadataRoutes(
   defineResource(app, `${apiBase}/errors/:code`, {
     GET: {
       schema: {
+        operationId: 'getError',
         tags,
         summary: 'One error of the catalogue',
-        response: { 200: { $ref: 'Error#' }, ...errorResponses },
+        ...publicRoute,
+        params: Type.Object({
+          code: Type.String({ description: 'The error code, e.g. 7', examples: ['7'] }),
+        }),
+        response: {
+          200: { description: 'The code with its default reason', $ref: 'Error#' },
+          ...errorResponses(404, 500),
+        },
       },
       handler: async (request) => {
         const { code } = request.params as { code: string };

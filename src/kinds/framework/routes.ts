@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Verb } from '../../auth/access-files.ts';
-import { errorResponses } from '../../http/openapi.ts';
+import { errorResponses } from '../../http/openapi-responses.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
 import { kindHandlers, type WatchHandler } from './handlers.ts';
@@ -9,39 +9,89 @@ import type { KindDefinition } from './kind.ts';
 import { kindHref } from './presenter.ts';
 import type { KindService } from './service.ts';
 
-const idParams = Type.Object({ id: Type.String({ description: 'The resource id (KSUID)' }) });
+const idParams = Type.Object({
+  id: Type.String({ description: 'The resource id (KSUID)', examples: ['2Qh0MxL7Tq4kJz1cXo9bV3nWdEa'] }),
+});
 const listQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, default: 1, description: 'Page number, 1-based' })),
+  page: Type.Optional(
+    Type.Integer({ minimum: 1, default: 1, description: 'Page number, 1-based', examples: [1] }),
+  ),
   size: Type.Optional(
-    Type.Integer({ minimum: 0, default: 100, description: 'Items per page (at most 65500)' }),
+    Type.Integer({
+      minimum: 0,
+      default: 100,
+      description: 'Items per page (larger values are taken as 65500); 0 returns only the total',
+      examples: [10],
+    }),
   ),
   search: Type.Optional(
     Type.String({
       description: "Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01'",
+      examples: ["created_at > '2024-01-01'"],
     }),
   ),
   orderBy: Type.Optional(
-    Type.String({ description: 'Comma list of `field [asc|desc]`; default created_at asc, id asc' }),
+    Type.String({
+      description: 'Comma list of `field [asc|desc]`; default created_at asc, id asc',
+      examples: ['created_at desc'],
+    }),
   ),
   fields: Type.Optional(
-    Type.String({ description: 'Comma list of the properties to return; id is always returned' }),
+    Type.String({
+      description: 'Comma list of the properties to return; id is always returned',
+      examples: ['id,created_at'],
+    }),
   ),
 });
 
 const watchQuery = Type.Object({
   watch: Type.Optional(
-    Type.Boolean({ description: 'Stream changes as server-sent events instead of listing' }),
+    Type.Boolean({
+      description: 'Stream changes as server-sent events (text/event-stream) instead of listing',
+      examples: [false],
+    }),
+  ),
+});
+const watchHeaders = Type.Object({
+  'last-event-id': Type.Optional(
+    Type.String({ description: 'With watch=true: resume after this event id, with no gap and no duplicate' }),
   ),
 });
 const ifMatchHeaders = Type.Object({
   'if-match': Type.Optional(Type.String({ description: 'Apply only if the ETag still matches (else 412)' })),
 });
+const ifNoneMatchHeaders = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({ description: 'Answer 304 with no body if the ETag still matches' }),
+  ),
+});
 const idempotencyHeaders = Type.Object({
   'idempotency-key': Type.Optional(
-    Type.String({ description: 'Retries with the same key create one resource' }),
+    Type.String({
+      description: 'Retries with the same key and body return the first response and create one resource',
+    }),
+  ),
+});
+const etag = {
+  ETag: { type: 'string', description: 'Strong validator of the resource (If-Match, If-None-Match)' },
+};
+const location = { Location: { type: 'string', description: 'The path of the new resource' } };
+// The media types a create or a patch accepts, each with the same schema.
+const jsonBody = (id: string): object => ({
+  content: Object.fromEntries(
+    ['application/json', 'application/merge-patch+json'].map((type) => [type, { schema: ref(id) }]),
   ),
 });
 const ref = (id: string): { $ref: string } => ({ $ref: `${id}#` });
+
+// A watch stream, as its messages read: `id:`, `event:` (ADDED, MODIFIED, DELETED) and `data:`
+// `{"type":...,"object":<resource>}`, with comment heartbeats.
+const watchStream = {
+  type: 'string',
+  description:
+    'Server-sent events: one message per change, `id:` the event id, `event:` ADDED, MODIFIED or DELETED',
+  examples: ['id: 2Qh0N4mJ8cYzW1bTq6pVx3rLsKe\nevent: ADDED\ndata: {"type":"ADDED","object":{...}}\n\n'],
+};
 
 // What the authorization policy decides on, attached to each route.
 export interface KindRouteConfig {
@@ -74,20 +124,31 @@ export function registerKindRoutes(
   const tags = [kind.plural];
   const security = [{ Bearer: [] }];
   const writable = !options.readOnly;
-  const etag = {
-    ETag: { type: 'string', description: 'Strong validator of the resource (If-Match, If-None-Match)' },
-  };
+  const plural = kind.eventSource; // the plural in PascalCase: listDinosaurs
 
   defineResource(app, collection, {
     GET: {
       schema: {
         tags,
         security,
+        operationId: `list${plural}`,
         summary: `List ${kind.plural}${options.watch ? ', or watch their changes (watch=true, text/event-stream)' : ''}`,
         querystring: options.watch
           ? Type.Object({ ...listQuery.properties, ...watchQuery.properties })
           : listQuery,
-        response: { 200: ref(`${kind.name}List`), ...errorResponses },
+        ...(options.watch ? { headers: watchHeaders } : {}),
+        response: {
+          200: {
+            description: options.watch
+              ? 'A page of the list, or (watch=true) a stream of changes'
+              : 'A page of the list',
+            content: {
+              'application/json': { schema: ref(`${kind.name}List`) },
+              ...(options.watch ? { 'text/event-stream': { schema: watchStream } } : {}),
+            },
+          },
+          ...errorResponses(400, 401, 403, 500, 503),
+        },
       },
       config: access('list'),
       handler: handlers.list,
@@ -97,10 +158,14 @@ export function registerKindRoutes(
           schema: {
             tags,
             security,
+            operationId: `create${kind.name}`,
             summary: `Create a ${kind.name}`,
             headers: idempotencyHeaders,
-            body: ref(`${kind.name}CreateRequest`),
-            response: { 201: { ...ref(kind.name), headers: etag }, ...errorResponses },
+            body: jsonBody(`${kind.name}CreateRequest`),
+            response: {
+              201: { description: 'Created', ...ref(kind.name), headers: { ...etag, ...location } },
+              ...errorResponses(400, 401, 403, 409, 413, 415, 500, 503),
+            },
           },
           config: access('create'),
           handler: handlers.create,
@@ -113,13 +178,14 @@ export function registerKindRoutes(
       schema: {
         tags,
         security,
+        operationId: `get${kind.name}`,
         summary: `Get a ${kind.name}`,
         params: idParams,
-        headers: Type.Object({ 'if-none-match': Type.Optional(Type.String()) }),
+        headers: ifNoneMatchHeaders,
         response: {
-          200: { ...ref(kind.name), headers: etag },
-          304: { type: 'null', description: 'Not modified' },
-          ...errorResponses,
+          200: { description: `The ${kind.name}`, ...ref(kind.name), headers: etag },
+          304: { type: 'null', description: 'Not modified (If-None-Match matched)', headers: etag },
+          ...errorResponses(401, 403, 404, 500, 503),
         },
       },
       config: access('get'),
@@ -130,11 +196,15 @@ export function registerKindRoutes(
           schema: {
             tags,
             security,
+            operationId: `update${kind.name}`,
             summary: `Update a ${kind.name} (JSON merge patch)`,
             params: idParams,
             headers: ifMatchHeaders,
-            body: ref(`${kind.name}PatchRequest`),
-            response: { 200: { ...ref(kind.name), headers: etag }, ...errorResponses },
+            body: jsonBody(`${kind.name}PatchRequest`),
+            response: {
+              200: { description: `The ${kind.name}, changed or not`, ...ref(kind.name), headers: etag },
+              ...errorResponses(400, 401, 403, 404, 412, 413, 415, 500, 503),
+            },
           },
           config: access('update'),
           handler: handlers.patch,
@@ -145,10 +215,14 @@ export function registerKindRoutes(
           schema: {
             tags,
             security,
+            operationId: `delete${kind.name}`,
             summary: `Delete a ${kind.name}`,
             params: idParams,
             headers: ifMatchHeaders,
-            response: { 204: { type: 'null', description: 'Deleted' }, ...errorResponses },
+            response: {
+              204: { type: 'null', description: 'Deleted' },
+              ...errorResponses(401, 403, 404, 412, 500, 503),
+            },
           },
           config: access('delete'),
           handler: handlers.delete,

@@ -22,6 +22,19 @@ const jsonTypes: Readonly<Record<FieldType, () => TSchema>> = {
   ref: () => Type.String(),
 };
 
+// Example values for the OpenAPI document, by field type.
+const exampleTimestamp = '2026-11-25T12:00:00.000Z';
+const exampleId = '2Qh0MxL7Tq4kJz1cXo9bV3nWdEa';
+const exampleValues: Readonly<Record<FieldType, (kind: string, field: string) => unknown>> = {
+  string: (kind, field) => `${kind} ${field}`,
+  int: () => 42,
+  int64: () => 1_234_567_890_123,
+  float: () => 3.5,
+  bool: () => true,
+  time: () => exampleTimestamp,
+  ref: () => exampleId,
+};
+
 function fieldSchema(field: FieldDefinition, nullable: boolean): TSchema {
   const base = jsonTypes[field.type]();
   const schema = nullable ? Type.Union([base, Type.Null()]) : base;
@@ -52,21 +65,48 @@ function referenceSchema(target: KindDefinition): TSchema {
   );
 }
 
-export function kindSchemas(kind: KindDefinition): KindSchemas {
+export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
   const fields = Object.entries(kind.fields);
+  const relations = relationsOf(kind);
+  const exampleFields = Object.fromEntries(
+    fields.map(([name, field]) => [name, exampleValues[field.type](kind.name, name)]),
+  );
+  const exampleResource = {
+    id: exampleId,
+    kind: kind.name,
+    href: `${base}/${kind.plural}/${exampleId}`,
+    // Write-only fields (secrets) are taken, never shown.
+    ...Object.fromEntries(visibleFields(kind.fields).map(([name]) => [name, exampleFields[name]])),
+    ...Object.fromEntries(
+      relations.map(({ name, target }) => [
+        name,
+        { id: exampleId, kind: target.name, href: `${base}/${target.plural}/${exampleId}` },
+      ]),
+    ),
+    created_at: exampleTimestamp,
+    updated_at: exampleTimestamp,
+  };
   const resource = Type.Object(
     {
       id: Type.String({ description: 'KSUID, assigned by the server', readOnly: true }),
       kind: Type.String({ description: `Always "${kind.name}"`, readOnly: true }),
-      href: Type.String({ readOnly: true }),
+      href: Type.String({ description: 'The path of this resource', readOnly: true }),
       ...Object.fromEntries(
         visibleFields(kind.fields).map(([name, field]) => [name, fieldSchema(field, !field.required)]),
       ),
-      ...Object.fromEntries(relationsOf(kind).map(({ name, target }) => [name, referenceSchema(target)])),
-      created_at: Type.String({ format: 'date-time', readOnly: true }),
-      updated_at: Type.String({ format: 'date-time', readOnly: true }),
+      ...Object.fromEntries(relations.map(({ name, target }) => [name, referenceSchema(target)])),
+      created_at: Type.String({
+        format: 'date-time',
+        description: 'RFC 3339, UTC, milliseconds',
+        readOnly: true,
+      }),
+      updated_at: Type.String({
+        format: 'date-time',
+        description: 'RFC 3339, UTC, milliseconds',
+        readOnly: true,
+      }),
     },
-    { $id: kind.name },
+    { $id: kind.name, examples: [exampleResource] },
   );
   const createRequest = Type.Object(
     Object.fromEntries(
@@ -75,23 +115,26 @@ export function kindSchemas(kind: KindDefinition): KindSchemas {
         field.required ? fieldSchema(field, false) : Type.Optional(fieldSchema(field, true)),
       ]),
     ),
-    { $id: `${kind.name}CreateRequest` },
+    { $id: `${kind.name}CreateRequest`, examples: [exampleFields] },
   );
   const patchRequest = Type.Object(
     Object.fromEntries(
       fields.map(([name, field]) => [name, Type.Optional(fieldSchema(field, !field.required))]),
     ),
-    { $id: `${kind.name}PatchRequest` },
+    { $id: `${kind.name}PatchRequest`, examples: [exampleFields] },
   );
   const list = Type.Object(
     {
-      kind: Type.String(),
-      page: Type.Integer(),
-      size: Type.Integer(),
-      total: Type.Integer(),
+      kind: Type.String({ description: `Always "${kind.name}List"` }),
+      page: Type.Integer({ description: 'The page number, from 1' }),
+      size: Type.Integer({ description: 'The number of items on this page' }),
+      total: Type.Integer({ description: 'The number of items matching the search, over all pages' }),
       items: Type.Array(Type.Ref(kind.name)),
     },
-    { $id: `${kind.name}List` },
+    {
+      $id: `${kind.name}List`,
+      examples: [{ kind: `${kind.name}List`, page: 1, size: 1, total: 1, items: [exampleResource] }],
+    },
   );
   return { resource, list, createRequest, patchRequest };
 }
