@@ -8,7 +8,8 @@ import createClient, { type Client, type ClientOptions } from 'openapi-fetch';
 import type { components, paths } from './schema.ts';
 
 export type { components, operations, paths } from './schema.ts';
-export type TrexClient = Client<paths>;
+// JSON responses only: a watch stream (`?watch=true`, text/event-stream) is read with an SSE client.
+export type TrexClient = Client<paths, 'application/json'>;
 export type Schemas = components['schemas'];
 
 export interface TrexClientOptions extends Omit<ClientOptions, 'baseUrl' | 'headers'> {
@@ -18,7 +19,7 @@ export interface TrexClientOptions extends Omit<ClientOptions, 'baseUrl' | 'head
 }
 
 export function createTrexClient({ baseUrl, token, headers, ...options }: TrexClientOptions): TrexClient {
-  return createClient<paths>({
+  return createClient<paths, 'application/json'>({
     ...options,
     baseUrl,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
