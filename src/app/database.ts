@@ -4,6 +4,7 @@ import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrateToLatest } from '../db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from '../db/pool.ts';
 import type { QuerySpan } from '../db/traced-dialect.ts';
+import { quietStep, type Step } from '../observability/progress.ts';
 import { migrations } from './plugins.ts';
 
 export interface ConnectedDatabase extends DatabaseHandle {
@@ -11,15 +12,16 @@ export interface ConnectedDatabase extends DatabaseHandle {
 }
 
 // Opens the configured database, or starts the embedded one (development) and migrates it, so
-// `npm start` on a fresh clone needs nothing else.
+// `npm start` on a fresh clone needs nothing else. `step` shows the embedded database's first start.
 export async function connectDatabase(
   config: Config,
   logger: Logger,
+  step: Step = quietStep,
   querySpan?: QuerySpan,
 ): Promise<ConnectedDatabase> {
   const embedded =
     config.database.kind === 'embedded'
-      ? await startEmbeddedPostgres(config.database.dir, logger)
+      ? await startEmbeddedPostgres(config.database.dir, logger, step)
       : undefined;
   const url = config.database.kind === 'url' ? config.database.url : (embedded?.url ?? '');
   const settings = {

@@ -16,6 +16,7 @@ import type { ServiceDependencies } from '../kinds/framework/service.ts';
 import { createKindService } from '../kinds/framework/traced-service.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { startTracer } from '../observability/tracing.ts';
+import type { Step } from '../observability/progress.ts';
 import { HttpClient } from '../outbound/http-client.ts';
 import { serviceName } from '../service-name.ts';
 import { readBuildInfo } from './build-info.ts';
@@ -36,6 +37,8 @@ export interface Overrides {
   readonly clock?: () => Date;
   readonly newId?: () => string;
   readonly buildTime?: string;
+  // Shows slow start-up steps (the embedded database's first start) in a terminal.
+  readonly step?: Step;
 }
 
 // The composition root: every long-lived object of a `trex serve` process is created here and handed
@@ -55,6 +58,7 @@ export async function startService(
   const database = await connectDatabase(
     config,
     logger,
+    overrides.step,
     tracer && ((name, attributes, run) => tracer.inSpan(name, 'client', attributes, run)),
   ).catch(async (error: unknown) => {
     await tracer?.shutdown();

@@ -1,21 +1,36 @@
 import type { Command } from 'commander';
 import { applyGeneration, planGeneration } from '../generator/generate.ts';
+import { regenerateOpenApi } from '../generator/openapi-regeneration.ts';
+import { terminalSteps } from '../observability/progress.ts';
 
 // `trex generate --kind Rocket --fields "name:string:required,fuel:float"` (SPEC §10, docs/generator.md).
 export function generateCommand(program: Command): void {
   program
     .command('generate')
-    .description('Add a Kind, or update a generated one to a new field list (docs/generator.md)')
-    .requiredOption('--kind <Name>', 'the Kind, in PascalCase: Rocket, FizzBuzz')
+    .summary('Add a Kind, or update a generated one to a new field list')
+    .description(
+      'Add a Kind (model, routes, migration, controllers, factory and tests), or update a generated one to ' +
+        'a new field list with an ALTER migration. Hand-written code is never overwritten. Afterwards the ' +
+        'OpenAPI document and the typed client are regenerated (npm run openapi). See docs/generator.md.',
+    )
+    .requiredOption('--kind <Name>', 'The Kind, in PascalCase: Rocket, FizzBuzz')
     .requiredOption(
       '--fields <list>',
-      'name:type[:required], comma-separated; types: string, int, int64, float, bool, time',
+      'name:type[:required|:optional], comma-separated; types: string, int, int64, float, bool, time',
     )
-    .option('--dry-run', 'list what would change, write nothing')
-    .option('--force', 'go ahead even where hand edits or column values would be lost')
+    .option('--dry-run', 'List what would change and the migration SQL; write nothing')
+    .option('--force', 'Go ahead even where hand edits or column values would be lost')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  trex generate --kind Rocket --fields "name:string:required,fuel:float,launched_at:time"\n' +
+        '  trex generate --kind Rocket --fields "name:string:required,stages:int" --dry-run',
+    )
     .action(async (options: { kind: string; fields: string; dryRun?: boolean; force?: boolean }) => {
+      const root = process.cwd();
+      const step = terminalSteps();
       const plan = await planGeneration({
-        root: process.cwd(),
+        root,
         kind: options.kind,
         fields: options.fields,
         force: options.force === true,
@@ -28,7 +43,11 @@ export function generateCommand(program: Command): void {
         process.stdout.write('dry run: nothing written\n');
         return;
       }
-      applyGeneration(process.cwd(), plan);
+      await step(`Writing and formatting ${plan.changes.length} files`, () => applyGeneration(root, plan));
+      const regenerated = await step('Regenerating the OpenAPI document and the typed client', () =>
+        regenerateOpenApi(root),
+      );
+      if (regenerated) process.stdout.write('update openapi/openapi.yaml, src/client/schema.ts\n');
       process.stdout.write(`done: run \`npx trex migrate\` (or restart \`npm start\`), then \`npm test\`\n`);
     });
 }

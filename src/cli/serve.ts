@@ -1,16 +1,34 @@
 import type { Command } from 'commander';
 import { startService } from '../app/service.ts';
 import { loadConfig } from '../config/config.ts';
+import { terminalSteps } from '../observability/progress.ts';
 import { addOptions, commandLogger, rawOptions } from './options.ts';
 
 export function serveCommand(program: Command): void {
   addOptions(
-    program.command('serve').description('Serve the API, health and metrics servers'),
+    program
+      .command('serve')
+      .summary('Serve the API, health and metrics servers, and run the controllers')
+      .description(
+        'Serve the API, health and metrics servers and run the event controllers until SIGTERM or SIGINT, ' +
+          'which stop accepting, let in-flight requests finish and exit 0. With no database configured, the ' +
+          'development environment starts an embedded PostgreSQL under .trex/ and migrates it. ' +
+          'Every flag can also be set by the TREX_* variable shown in brackets.',
+      )
+      .addHelpText(
+        'after',
+        '\nExamples:\n' +
+          '  trex serve    # development: an embedded PostgreSQL, JWT off\n' +
+          '  trex serve --db-url postgres://user@db:5432/trex --jwk-cert-url https://sso.example.com/certs',
+      ),
     'serve',
   ).action(async (values: Record<string, unknown>) => {
     const config = loadConfig('serve', rawOptions(values), process.env);
     const logger = commandLogger(config);
-    const service = await startService(config, logger, { buildTime: process.env.TREX_BUILD_TIME });
+    const service = await startService(config, logger, {
+      buildTime: process.env.TREX_BUILD_TIME,
+      step: terminalSteps(),
+    });
     const shutdown = (signal: string): void => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       setTimeout(() => {

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
+import { quietStep, type Step } from '../observability/progress.ts';
 
 export interface EmbeddedDatabase {
   readonly url: string;
@@ -16,7 +17,12 @@ const user = 'postgres';
 const password = 'postgres';
 const databaseName = 'trex';
 
-export async function startEmbeddedPostgres(directory: string, logger: Logger): Promise<EmbeddedDatabase> {
+// `step` shows the slow first start (initdb, then the first server start) in a terminal.
+export async function startEmbeddedPostgres(
+  directory: string,
+  logger: Logger,
+  step: Step = quietStep,
+): Promise<EmbeddedDatabase> {
   const dir = resolve(directory);
   const runningPort = portOfRunningServer(dir);
   if (runningPort !== undefined) {
@@ -38,12 +44,15 @@ export async function startEmbeddedPostgres(directory: string, logger: Logger): 
     onLog: (message: unknown) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
     onError: (message: unknown) => logger.debug({ postgres: String(message).trim() }, 'embedded postgres'),
   });
-  if (!existsSync(`${dir}/PG_VERSION`)) {
+  const firstStart = !existsSync(`${dir}/PG_VERSION`);
+  if (firstStart) {
     logger.info({ dir }, 'initialising the embedded PostgreSQL (first start only)');
     mkdirSync(resolve(dir, '..'), { recursive: true, mode: 0o755 });
-    await server.initialise();
+    await step(`Initialising the embedded PostgreSQL in ${directory} (first start only)`, () =>
+      server.initialise(),
+    );
   }
-  await server.start();
+  await (firstStart ? step('Starting the embedded PostgreSQL', () => server.start()) : server.start());
   logger.info({ dir, port }, 'embedded PostgreSQL started');
   const url = await ensureDatabase(port);
   return { url, stop: () => server.stop() };
