@@ -11,11 +11,18 @@ export const openApiScript = 'scripts/openapi.ts';
 export async function regenerateOpenApi(root: string): Promise<boolean> {
   if (!existsSync(join(root, openApiScript))) return false;
   await new Promise<void>((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', openApiScript], { cwd: root }, (error, _stdout, stderr) => {
-      if (!error) return resolve();
-      const reason = stderr.split('\n').find((line) => /error/i.test(line)) ?? error.message;
-      reject(new GeneratorError(`${openApiScript} failed (${reason.trim()}): fix it, then run npm run openapi`));
-    });
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', openApiScript],
+      { cwd: root },
+      (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        const reason = stderr.split('\n').find((line) => /error/i.test(line)) ?? error.message;
+        reject(
+          new GeneratorError(`${openApiScript} failed (${reason.trim()}): fix it, then run npm run openapi`),
+        );
+      },
+    );
   });
   return true;
 }
