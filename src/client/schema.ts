@@ -595,20 +595,11 @@ export interface operations {
                  * @example 10
                  */
                 size?: number;
-                /**
-                 * @description Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01'
-                 * @example created_at > '2024-01-01'
-                 */
+                /** @description Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01' */
                 search?: string;
-                /**
-                 * @description Comma list of `field [asc|desc]`; default created_at asc, id asc
-                 * @example created_at desc
-                 */
+                /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
                 orderBy?: string;
-                /**
-                 * @description Comma list of the properties to return; id is always returned
-                 * @example id,created_at
-                 */
+                /** @description Comma list of the properties to return; id is always returned */
                 fields?: string;
                 /**
                  * @description Stream changes as server-sent events (text/event-stream) instead of listing
@@ -1082,20 +1073,11 @@ export interface operations {
                  * @example 10
                  */
                 size?: number;
-                /**
-                 * @description Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01'
-                 * @example created_at > '2024-01-01'
-                 */
+                /** @description Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01' */
                 search?: string;
-                /**
-                 * @description Comma list of `field [asc|desc]`; default created_at asc, id asc
-                 * @example created_at desc
-                 */
+                /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
                 orderBy?: string;
-                /**
-                 * @description Comma list of the properties to return; id is always returned
-                 * @example id,created_at
-                 */
+                /** @description Comma list of the properties to return; id is always returned */
                 fields?: string;
             };
             header?: never;
