@@ -595,11 +595,11 @@ export interface operations {
                  * @example 10
                  */
                 size?: number;
-                /** @description Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01' */
+                /** @description Filter in the search language (docs/search.md), e.g. created_at > '2024-01-01' and id in ('a', 'b') */
                 search?: string;
                 /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
                 orderBy?: string;
-                /** @description Comma list of the properties to return; id is always returned */
+                /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
                 /**
                  * @description Stream changes as server-sent events (text/event-stream) instead of listing
@@ -1073,11 +1073,11 @@ export interface operations {
                  * @example 10
                  */
                 size?: number;
-                /** @description Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01' */
+                /** @description Filter in the search language (docs/search.md), e.g. created_at > '2024-01-01' and id in ('a', 'b') */
                 search?: string;
                 /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
                 orderBy?: string;
-                /** @description Comma list of the properties to return; id is always returned */
+                /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
             };
             header?: never;

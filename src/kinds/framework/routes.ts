@@ -28,7 +28,8 @@ const listQuery = Type.Object({
   ),
   search: Type.Optional(
     Type.String({
-      description: "Filter in the search language, e.g. species like 'bronto%' and created_at > '2024-01-01'",
+      description:
+        "Filter in the search language (docs/search.md), e.g. created_at > '2024-01-01' and id in ('a', 'b')",
     }),
   ),
   orderBy: Type.Optional(
@@ -38,7 +39,9 @@ const listQuery = Type.Object({
   ),
   fields: Type.Optional(
     Type.String({
-      description: 'Comma list of the properties to return; id is always returned',
+      description:
+        'Comma list of the properties to return; id is always returned. The items then carry only these, ' +
+        'not every property the list schema shows',
     }),
   ),
 });
