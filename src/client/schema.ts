@@ -172,7 +172,7 @@ export interface components {
          *       "href": "/api/rh-trex/v1/errors/7",
          *       "code": "rh-trex-7",
          *       "reason": "Dinosaur with id='2Qh0MxL7Tq4kJz1cXo9bV3nWdEa' not found",
-         *       "operation_id": "2Qh0N4mJ8cYzW1bTq6pVx3rLsKe"
+         *       "operation_id": "2Qh0N9aFv5RtKc3WyLm8pZx1QdB"
          *     }
          */
         Error: {

@@ -4,7 +4,7 @@ import { findErrorEntry, notFound } from '../errors/catalogue.ts';
 import { apiBase, apiRoot } from '../service-name.ts';
 import { catalogueBodies, errorBody } from './error-body.ts';
 import { publicRoute } from './openapi.ts';
-import { errorResponses } from './openapi-responses.ts';
+import { errorResponses, notFoundResponse } from './openapi-responses.ts';
 import { defineResource } from './resource-routes.ts';
 
 export interface Collection {
@@ -90,7 +90,8 @@ export function registerMetadataRoutes(
         }),
         response: {
           200: { description: 'The code with its default reason', $ref: 'Error#' },
-          ...errorResponses(404, 500),
+          ...errorResponses(500),
+          ...notFoundResponse("Error with code='999' not found"),
         },
       },
       handler: async (request) => {

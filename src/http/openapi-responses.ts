@@ -1,9 +1,11 @@
 import { type ErrorName, errorCatalogue } from '../errors/catalogue.ts';
 import { errorBody } from './error-body.ts';
+import { exampleOperationId } from './openapi-examples.ts';
 
 // The error responses of the OpenAPI document: each HTTP status a route can answer, the catalogue codes
 // behind it (SPEC §4) and an example body per code. Every one is the Error schema.
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 500 | 503;
+// 404 is apart: its example names what was not found (notFoundResponse).
+export type ErrorStatus = 400 | 401 | 403 | 409 | 412 | 413 | 415 | 500 | 503;
 
 interface StatusDoc {
   readonly description: string;
@@ -35,10 +37,6 @@ const statusDocs: Readonly<Record<ErrorStatus, StatusDoc>> = {
       'The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4)',
     examples: [{ name: 'Unauthorized' }, { name: 'Forbidden' }],
   },
-  404: {
-    description: 'No such resource, or it was deleted (code 7)',
-    examples: [{ name: 'NotFound', reason: "Dinosaur with id='2Qh0MxL7Tq4kJz1cXo9bV3nWdEa' not found" }],
-  },
   409: {
     description: 'The Idempotency-Key was used before with another body, or a unique value is taken (code 6)',
     examples: [
@@ -68,12 +66,20 @@ const statusDocs: Readonly<Record<ErrorStatus, StatusDoc>> = {
   },
 };
 
-const exampleOperationId = '2Qh0N4mJ8cYzW1bTq6pVx3rLsKe';
-
 // Response schemas for the given statuses, in the form @fastify/swagger turns into documented responses.
 // Error bodies are sent with their own serializer (api-server.ts), so these schemas only document.
 export function errorResponses(...statuses: ErrorStatus[]): Record<number, object> {
   return Object.fromEntries(statuses.map((status) => [status, errorResponse(statusDocs[status])]));
+}
+
+// The 404 response of an operation, its example naming what was not found.
+export function notFoundResponse(reason: string): Record<number, object> {
+  return {
+    404: errorResponse({
+      description: 'No such resource, or it was deleted (code 7)',
+      examples: [{ name: 'NotFound', reason }],
+    }),
+  };
 }
 
 function errorResponse({ description, examples }: StatusDoc): object {

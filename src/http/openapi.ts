@@ -3,9 +3,8 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { type TSchema, Type } from 'typebox';
 import { apiBase, apiRoot, serviceName } from '../service-name.ts';
+import { exampleId, exampleOperationId, exampleTimestamp } from './openapi-examples.ts';
 import { errorResponses } from './openapi-responses.ts';
-
-const exampleOperationId = '2Qh0N4mJ8cYzW1bTq6pVx3rLsKe';
 
 export const errorSchema = Type.Object(
   {
@@ -27,7 +26,7 @@ export const errorSchema = Type.Object(
         id: '7',
         href: `${apiBase}/errors/7`,
         code: `${serviceName}-7`,
-        reason: "Dinosaur with id='2Qh0MxL7Tq4kJz1cXo9bV3nWdEa' not found",
+        reason: `Dinosaur with id='${exampleId}' not found`,
         operation_id: exampleOperationId,
       },
     ],
@@ -55,9 +54,7 @@ export const apiSchema = Type.Object(
   },
   {
     $id: 'API',
-    examples: [
-      { kind: 'API', id: 'trex', href: apiRoot, version: '0.1.0', build_time: '2026-11-25T12:00:00.000Z' },
-    ],
+    examples: [{ kind: 'API', id: 'trex', href: apiRoot, version: '0.1.0', build_time: exampleTimestamp }],
   },
 );
 

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Verb } from '../../auth/access-files.ts';
-import { errorResponses } from '../../http/openapi-responses.ts';
+import { exampleEventId, exampleId } from '../../http/openapi-examples.ts';
+import { errorResponses, notFoundResponse } from '../../http/openapi-responses.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
 import { kindHandlers, type WatchHandler } from './handlers.ts';
@@ -10,7 +11,7 @@ import { kindHref } from './presenter.ts';
 import type { KindService } from './service.ts';
 
 const idParams = Type.Object({
-  id: Type.String({ description: 'The resource id (KSUID)', examples: ['2Qh0MxL7Tq4kJz1cXo9bV3nWdEa'] }),
+  id: Type.String({ description: 'The resource id (KSUID)', examples: [exampleId] }),
 });
 // Examples only where "Try it out" should fill the field in: a search, an order or a projection there
 // would surprise whoever lists from the docs page, so those describe their syntax instead.
@@ -92,7 +93,7 @@ const watchStream = {
   type: 'string',
   description:
     'Server-sent events: one message per change, `id:` the event id, `event:` ADDED, MODIFIED or DELETED',
-  examples: ['id: 2Qh0N4mJ8cYzW1bTq6pVx3rLsKe\nevent: ADDED\ndata: {"type":"ADDED","object":{...}}\n\n'],
+  examples: [`id: ${exampleEventId}\nevent: ADDED\ndata: {"type":"ADDED","object":{...}}\n\n`],
 };
 
 // What the authorization policy decides on, attached to each route.
@@ -127,6 +128,7 @@ export function registerKindRoutes(
   const security = [{ Bearer: [] }];
   const writable = !options.readOnly;
   const plural = kind.eventSource; // the plural in PascalCase: listDinosaurs
+  const notFound = notFoundResponse(`${kind.name} with id='${exampleId}' not found`);
 
   defineResource(app, collection, {
     GET: {
@@ -187,7 +189,8 @@ export function registerKindRoutes(
         response: {
           200: { description: `The ${kind.name}`, ...ref(kind.name), headers: etag },
           304: { type: 'null', description: 'Not modified (If-None-Match matched)', headers: etag },
-          ...errorResponses(401, 403, 404, 500, 503),
+          ...errorResponses(401, 403, 500, 503),
+          ...notFound,
         },
       },
       config: access('get'),
@@ -205,7 +208,8 @@ export function registerKindRoutes(
             body: jsonBody(`${kind.name}PatchRequest`),
             response: {
               200: { description: `The ${kind.name}, changed or not`, ...ref(kind.name), headers: etag },
-              ...errorResponses(400, 401, 403, 404, 412, 413, 415, 500, 503),
+              ...errorResponses(400, 401, 403, 412, 413, 415, 500, 503),
+              ...notFound,
             },
           },
           config: access('update'),
@@ -223,7 +227,8 @@ export function registerKindRoutes(
             headers: ifMatchHeaders,
             response: {
               204: { type: 'null', description: 'Deleted' },
-              ...errorResponses(401, 403, 404, 412, 500, 503),
+              ...errorResponses(401, 403, 412, 500, 503),
+              ...notFound,
             },
           },
           config: access('delete'),

@@ -1,4 +1,5 @@
 import { type TSchema, Type } from 'typebox';
+import { exampleId, exampleTimestamp } from '../../http/openapi-examples.ts';
 import { type FieldDefinition, type FieldType, isWriteOnly, visibleFields } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
@@ -23,8 +24,6 @@ const jsonTypes: Readonly<Record<FieldType, () => TSchema>> = {
 };
 
 // Example values for the OpenAPI document, by field type.
-const exampleTimestamp = '2026-11-25T12:00:00.000Z';
-const exampleId = '2Qh0MxL7Tq4kJz1cXo9bV3nWdEa';
 const exampleValues: Readonly<Record<FieldType, (kind: string, field: string) => unknown>> = {
   string: (kind, field) => `${kind} ${field}`,
   int: () => 42,
