@@ -95,7 +95,9 @@ describe('events', () => {
     const { data: event } = await api.GET('/api/rh-trex/v1/events/{id}', {
       params: { path: { id: first.id } },
     });
-    expect(event).toEqual(first);
+    // The controllers may reconcile it in between: what an event records of its change does not move.
+    const { id, source, source_id, event_type, created_at } = first;
+    expect(event).toMatchObject({ id, source, source_id, event_type, created_at });
   });
 });
 
