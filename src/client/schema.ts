@@ -126,6 +126,43 @@ export interface paths {
         patch: operations["updateDinosaur"];
         trace?: never;
     };
+    "/api/rh-trex/v1/fossils": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List fossils, or watch their changes (watch=true, text/event-stream) */
+        get: operations["listFossils"];
+        put?: never;
+        /** Create a Fossil */
+        post: operations["createFossil"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rh-trex/v1/fossils/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a Fossil */
+        get: operations["getFossil"];
+        put?: never;
+        post?: never;
+        /** Delete a Fossil */
+        delete: operations["deleteFossil"];
+        options?: never;
+        head?: never;
+        /** Update a Fossil (JSON merge patch) */
+        patch: operations["updateFossil"];
+        trace?: never;
+    };
     "/api/rh-trex/v1/events": {
         parameters: {
             query?: never;
@@ -320,6 +357,114 @@ export interface components {
         DinosaurPatchRequest: {
             /** @description The species of the dinosaur */
             species?: string;
+        };
+        /**
+         * @example {
+         *       "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "kind": "Fossil",
+         *       "href": "/api/rh-trex/v1/fossils/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "dinosaur_id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "discovered_at": "2026-11-25T12:00:00.000Z",
+         *       "site": "Fossil site",
+         *       "dinosaur": {
+         *         "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *         "kind": "Dinosaur",
+         *         "href": "/api/rh-trex/v1/dinosaurs/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa"
+         *       },
+         *       "created_at": "2026-11-25T12:00:00.000Z",
+         *       "updated_at": "2026-11-25T12:00:00.000Z"
+         *     }
+         */
+        Fossil: {
+            /** @description KSUID, assigned by the server */
+            readonly id: string;
+            /** @description Always "Fossil" */
+            readonly kind: string;
+            /** @description The path of this resource */
+            readonly href: string;
+            /** @description The id of a Dinosaur */
+            dinosaur_id: string | null;
+            discovered_at: string | null;
+            site: string;
+            /** @description The referenced Dinosaur */
+            readonly dinosaur: {
+                id: string;
+                /** @description Always "Dinosaur" */
+                kind: string;
+                href: string;
+            } | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC, milliseconds
+             */
+            readonly created_at: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC, milliseconds
+             */
+            readonly updated_at: string;
+        };
+        /**
+         * @example {
+         *       "kind": "FossilList",
+         *       "page": 1,
+         *       "size": 1,
+         *       "total": 1,
+         *       "items": [
+         *         {
+         *           "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "kind": "Fossil",
+         *           "href": "/api/rh-trex/v1/fossils/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "dinosaur_id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "discovered_at": "2026-11-25T12:00:00.000Z",
+         *           "site": "Fossil site",
+         *           "dinosaur": {
+         *             "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *             "kind": "Dinosaur",
+         *             "href": "/api/rh-trex/v1/dinosaurs/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa"
+         *           },
+         *           "created_at": "2026-11-25T12:00:00.000Z",
+         *           "updated_at": "2026-11-25T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        FossilList: {
+            /** @description Always "FossilList" */
+            kind: string;
+            /** @description The page number, from 1 */
+            page: number;
+            /** @description The number of items on this page */
+            size: number;
+            /** @description The number of items matching the search, over all pages */
+            total: number;
+            items: components["schemas"]["Fossil"][];
+        };
+        /**
+         * @example {
+         *       "dinosaur_id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "discovered_at": "2026-11-25T12:00:00.000Z",
+         *       "site": "Fossil site"
+         *     }
+         */
+        FossilCreateRequest: {
+            /** @description The id of a Dinosaur */
+            dinosaur_id?: string | null;
+            discovered_at?: string | null;
+            site: string;
+        };
+        /**
+         * @example {
+         *       "dinosaur_id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "discovered_at": "2026-11-25T12:00:00.000Z",
+         *       "site": "Fossil site"
+         *     }
+         */
+        FossilPatchRequest: {
+            /** @description The id of a Dinosaur */
+            dinosaur_id?: string | null;
+            discovered_at?: string | null;
+            site?: string;
         };
         /**
          * @example {
@@ -914,6 +1059,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description Other resources still reference this one (code 6): delete or change them first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description If-Match does not match the current ETag (code 12); nothing was changed */
             412: {
                 headers: {
@@ -975,6 +1129,493 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Dinosaur"];
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description If-Match does not match the current ETag (code 12); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the configured limit, 1 MiB by default (code 14) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listFossils: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, 1-based
+                 * @example 1
+                 */
+                page?: number;
+                /**
+                 * @description Items per page (larger values are taken as 65500); 0 returns only the total
+                 * @example 10
+                 */
+                size?: number;
+                /** @description Filter in the search language (docs/search.md), e.g. created_at > '2024-01-01' and id in ('a', 'b') */
+                search?: string;
+                /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
+                orderBy?: string;
+                /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
+                fields?: string;
+                /**
+                 * @description Stream changes as server-sent events (text/event-stream) instead of listing
+                 * @example false
+                 */
+                watch?: boolean;
+            };
+            header?: {
+                /** @description With watch=true: resume after this event id, with no gap and no duplicate */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the list, or (watch=true) a stream of changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FossilList"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createFossil: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response and create one resource */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FossilCreateRequest"];
+                "application/merge-patch+json": components["schemas"]["FossilCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    /** @description The path of the new resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fossil"];
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before with another body, or a unique value is taken (code 6) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the configured limit, 1 MiB by default (code 14) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getFossil: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the ETag still matches */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Fossil */
+            200: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fossil"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched) */
+            304: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteFossil: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the ETag still matches (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Other resources still reference this one (code 6): delete or change them first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description If-Match does not match the current ETag (code 12); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateFossil: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the ETag still matches (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FossilPatchRequest"];
+                "application/merge-patch+json": components["schemas"]["FossilPatchRequest"];
+            };
+        };
+        responses: {
+            /** @description The Fossil, changed or not */
+            200: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Fossil"];
                 };
             };
             /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */

@@ -1,6 +1,6 @@
 import { type ErrorName, errorCatalogue } from '../errors/catalogue.ts';
 import { errorBody } from './error-body.ts';
-import { exampleOperationId } from './openapi-examples.ts';
+import { exampleId, exampleOperationId } from './openapi-examples.ts';
 
 // The error responses of the OpenAPI document: each HTTP status a route can answer, the catalogue codes
 // behind it (SPEC §4) and an example body per code. Every one is the Error schema.
@@ -78,6 +78,21 @@ export function notFoundResponse(reason: string): Record<number, object> {
     404: errorResponse({
       description: 'No such resource, or it was deleted (code 7)',
       examples: [{ name: 'NotFound', reason }],
+    }),
+  };
+}
+
+// The 409 of a DELETE: the delete rule `restrict` refuses a resource that others still reference.
+export function referencedResponse(kindName: string): Record<number, object> {
+  return {
+    409: errorResponse({
+      description: 'Other resources still reference this one (code 6): delete or change them first',
+      examples: [
+        {
+          name: 'Conflict',
+          reason: `${kindName} with id='${exampleId}' is referenced by 2 Nest resources (parent_id): delete or change them first`,
+        },
+      ],
     }),
   };
 }

@@ -101,6 +101,20 @@ describe('events', () => {
   });
 });
 
+describe('relations', () => {
+  it('shows a fossil with its dinosaur, and refuses to delete a dinosaur a fossil references (409)', async () => {
+    const dinosaur = await create(`${tag}_fossilised`);
+    const { data: fossil, response } = await api.POST('/api/rh-trex/v1/fossils', {
+      body: { dinosaur_id: dinosaur.id, site: `${tag} quarry` },
+    });
+    expect(response.status).toBe(201);
+    expect(fossil?.dinosaur).toEqual({ id: dinosaur.id, kind: 'Dinosaur', href: dinosaur.href });
+    const refused = await api.DELETE(item, { params: { path: { id: dinosaur.id } } });
+    expect(refused.response.status).toBe(409);
+    expect(refused.error?.code).toBe('rh-trex-6');
+  });
+});
+
 describe('preconditions and idempotency', () => {
   it('answers 304 to a matching If-None-Match and 412 to a stale If-Match', async () => {
     const dinosaur = await create(`${tag}_etag`);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Verb } from '../../auth/access-files.ts';
 import { exampleEventId, exampleId } from '../../http/openapi-examples.ts';
-import { errorResponses, notFoundResponse } from '../../http/openapi-responses.ts';
+import { errorResponses, notFoundResponse, referencedResponse } from '../../http/openapi-responses.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
 import { kindHandlers, type WatchHandler } from './handlers.ts';
@@ -229,6 +229,7 @@ export function registerKindRoutes(
               204: { type: 'null', description: 'Deleted' },
               ...errorResponses(401, 403, 412, 500, 503),
               ...notFound,
+              ...referencedResponse(kind.name),
             },
           },
           config: access('delete'),
