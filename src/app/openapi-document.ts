@@ -7,6 +7,7 @@ import { noNotify } from '../events/notifier.ts';
 import { buildApiServer } from '../http/api-server.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
+import type { PluginContext } from '../kinds/framework/plugin.ts';
 import { KindService, type ServiceDependencies } from '../kinds/framework/service.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { readBuildInfo } from './build-info.ts';
@@ -26,6 +27,10 @@ export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
     },
   });
   const metrics = new Metrics();
+  const logger = pino({ level: 'silent' });
+  // The defaults (no flags, no environment): none of them shows in the document.
+  const config = loadConfig('serve', { dbUrl: 'postgres://unused' }, {});
+  const context: PluginContext = { config, db, logger, kinds: plugins.map((plugin) => plugin.kind) };
   const deps: ServiceDependencies = {
     db,
     clock: () => new Date(),
@@ -35,14 +40,17 @@ export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
   };
   const service = (kind: KindDefinition): KindService => new KindService(kind, new KindDao(kind), deps);
   const app = await buildApiServer({
-    // The defaults (no flags, no environment): none of them shows in the document.
-    settings: loadConfig('serve', { dbUrl: 'postgres://unused' }, {}).api,
-    logger: pino({ level: 'silent' }),
+    settings: config.api,
+    logger,
     metrics,
     newId: deps.newId,
     build: readBuildInfo(undefined),
     kinds: [
-      ...plugins.map(({ kind }) => ({ kind, service: service(kind) })),
+      ...plugins.map((plugin) => ({
+        kind: plugin.kind,
+        service: service(plugin.kind),
+        routes: plugin.routes?.(context),
+      })),
       { kind: eventKind, service: service(eventKind), readOnly: true },
     ],
     access: undefined,

@@ -163,6 +163,77 @@ export interface paths {
         patch: operations["updateFossil"];
         trace?: never;
     };
+    "/api/rh-trex/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List webhooks, or watch their changes (watch=true, text/event-stream) */
+        get: operations["listWebhooks"];
+        put?: never;
+        /** Create a Webhook */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rh-trex/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a Webhook */
+        get: operations["getWebhook"];
+        put?: never;
+        post?: never;
+        /** Delete a Webhook */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        /** Update a Webhook (JSON merge patch) */
+        patch: operations["updateWebhook"];
+        trace?: never;
+    };
+    "/api/rh-trex/v1/webhooks/{id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a webhook's deliveries */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rh-trex/v1/webhooks/{id}/deliveries/{delivery_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a delivery of a webhook */
+        get: operations["getWebhookDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rh-trex/v1/events": {
         parameters: {
             query?: never;
@@ -469,6 +540,241 @@ export interface components {
         /**
          * @example {
          *       "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "kind": "Webhook",
+         *       "href": "/api/rh-trex/v1/webhooks/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "name": "Webhook name",
+         *       "url": "Webhook url",
+         *       "sources": "Webhook sources",
+         *       "event_types": "Webhook event_types",
+         *       "search": "Webhook search",
+         *       "enabled": true,
+         *       "created_at": "2026-11-25T12:00:00.000Z",
+         *       "updated_at": "2026-11-25T12:00:00.000Z"
+         *     }
+         */
+        Webhook: {
+            /** @description KSUID, assigned by the server */
+            readonly id: string;
+            /** @description Always "Webhook" */
+            readonly kind: string;
+            /** @description The path of this resource */
+            readonly href: string;
+            /** @description A name for people */
+            name: string;
+            /** @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts */
+            url: string;
+            /** @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source */
+            sources: string | null;
+            /** @description Comma list of Create, Update, Delete; null or empty: every type */
+            event_types: string | null;
+            /** @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource */
+            search: string | null;
+            /** @description Deliveries are made only while true */
+            enabled: boolean;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC, milliseconds
+             */
+            readonly created_at: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC, milliseconds
+             */
+            readonly updated_at: string;
+        };
+        /**
+         * @example {
+         *       "kind": "WebhookList",
+         *       "page": 1,
+         *       "size": 1,
+         *       "total": 1,
+         *       "items": [
+         *         {
+         *           "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "kind": "Webhook",
+         *           "href": "/api/rh-trex/v1/webhooks/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "name": "Webhook name",
+         *           "url": "Webhook url",
+         *           "sources": "Webhook sources",
+         *           "event_types": "Webhook event_types",
+         *           "search": "Webhook search",
+         *           "enabled": true,
+         *           "created_at": "2026-11-25T12:00:00.000Z",
+         *           "updated_at": "2026-11-25T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookList: {
+            /** @description Always "WebhookList" */
+            kind: string;
+            /** @description The page number, from 1 */
+            page: number;
+            /** @description The number of items on this page */
+            size: number;
+            /** @description The number of items matching the search, over all pages */
+            total: number;
+            items: components["schemas"]["Webhook"][];
+        };
+        /**
+         * @example {
+         *       "name": "Webhook name",
+         *       "url": "Webhook url",
+         *       "sources": "Webhook sources",
+         *       "event_types": "Webhook event_types",
+         *       "search": "Webhook search",
+         *       "secret": "Webhook secret",
+         *       "enabled": true
+         *     }
+         */
+        WebhookCreateRequest: {
+            /** @description A name for people */
+            name: string;
+            /** @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts */
+            url: string;
+            /** @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source */
+            sources?: string | null;
+            /** @description Comma list of Create, Update, Delete; null or empty: every type */
+            event_types?: string | null;
+            /** @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource */
+            search?: string | null;
+            /** @description The key of the X-Webhook-Signature-256 HMAC; write-only, never returned */
+            secret: string;
+            /** @description Deliveries are made only while true */
+            enabled: boolean;
+        };
+        /**
+         * @example {
+         *       "name": "Webhook name",
+         *       "url": "Webhook url",
+         *       "sources": "Webhook sources",
+         *       "event_types": "Webhook event_types",
+         *       "search": "Webhook search",
+         *       "secret": "Webhook secret",
+         *       "enabled": true
+         *     }
+         */
+        WebhookPatchRequest: {
+            /** @description A name for people */
+            name?: string;
+            /** @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts */
+            url?: string;
+            /** @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source */
+            sources?: string | null;
+            /** @description Comma list of Create, Update, Delete; null or empty: every type */
+            event_types?: string | null;
+            /** @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource */
+            search?: string | null;
+            /** @description The key of the X-Webhook-Signature-256 HMAC; write-only, never returned */
+            secret?: string;
+            /** @description Deliveries are made only while true */
+            enabled?: boolean;
+        };
+        /**
+         * @example {
+         *       "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "kind": "WebhookDelivery",
+         *       "href": "/api/rh-trex/v1/webhook_deliveries/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *       "webhook_id": "WebhookDelivery webhook_id",
+         *       "event_id": "WebhookDelivery event_id",
+         *       "source": "WebhookDelivery source",
+         *       "source_id": "WebhookDelivery source_id",
+         *       "event_type": "WebhookDelivery event_type",
+         *       "status": "WebhookDelivery status",
+         *       "attempts": 42,
+         *       "response_code": 42,
+         *       "last_error": "WebhookDelivery last_error",
+         *       "next_attempt_at": "2026-11-25T12:00:00.000Z",
+         *       "delivered_at": "2026-11-25T12:00:00.000Z",
+         *       "created_at": "2026-11-25T12:00:00.000Z",
+         *       "updated_at": "2026-11-25T12:00:00.000Z"
+         *     }
+         */
+        WebhookDelivery: {
+            /** @description KSUID, assigned by the server */
+            readonly id: string;
+            /** @description Always "WebhookDelivery" */
+            readonly kind: string;
+            /** @description The path of this resource */
+            readonly href: string;
+            /** @description The webhook delivered to */
+            webhook_id: string;
+            /** @description The event delivered (the X-Webhook-Event-Id header) */
+            event_id: string;
+            /** @description The Kind that changed */
+            source: string;
+            /** @description The resource that changed */
+            source_id: string;
+            /** @description Create, Update or Delete */
+            event_type: string;
+            /** @description pending (waiting or retrying), delivered, or failed (given up) */
+            status: string;
+            /**
+             * Format: int32
+             * @description Attempts so far
+             */
+            attempts: number;
+            /** @description The receiver's last HTTP status, if it answered */
+            response_code: number | null;
+            /** @description Why the last attempt failed */
+            last_error: string | null;
+            /** @description When a failed attempt is retried */
+            next_attempt_at: string | null;
+            /** @description When the receiver accepted it (2xx) */
+            delivered_at: string | null;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC, milliseconds
+             */
+            readonly created_at: string;
+            /**
+             * Format: date-time
+             * @description RFC 3339, UTC, milliseconds
+             */
+            readonly updated_at: string;
+        };
+        /**
+         * @example {
+         *       "kind": "WebhookDeliveryList",
+         *       "page": 1,
+         *       "size": 1,
+         *       "total": 1,
+         *       "items": [
+         *         {
+         *           "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "kind": "WebhookDelivery",
+         *           "href": "/api/rh-trex/v1/webhook_deliveries/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
+         *           "webhook_id": "WebhookDelivery webhook_id",
+         *           "event_id": "WebhookDelivery event_id",
+         *           "source": "WebhookDelivery source",
+         *           "source_id": "WebhookDelivery source_id",
+         *           "event_type": "WebhookDelivery event_type",
+         *           "status": "WebhookDelivery status",
+         *           "attempts": 42,
+         *           "response_code": 42,
+         *           "last_error": "WebhookDelivery last_error",
+         *           "next_attempt_at": "2026-11-25T12:00:00.000Z",
+         *           "delivered_at": "2026-11-25T12:00:00.000Z",
+         *           "created_at": "2026-11-25T12:00:00.000Z",
+         *           "updated_at": "2026-11-25T12:00:00.000Z"
+         *         }
+         *       ]
+         *     }
+         */
+        WebhookDeliveryList: {
+            /** @description Always "WebhookDeliveryList" */
+            kind: string;
+            /** @description The page number, from 1 */
+            page: number;
+            /** @description The number of items on this page */
+            size: number;
+            /** @description The number of items matching the search, over all pages */
+            total: number;
+            items: components["schemas"]["WebhookDelivery"][];
+        };
+        /**
+         * @example {
+         *       "id": "2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
          *       "kind": "Event",
          *       "href": "/api/rh-trex/v1/events/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
          *       "source": "Event source",
@@ -479,6 +785,8 @@ export interface components {
          *       "last_error": "Event last_error",
          *       "next_attempt_at": "2026-11-25T12:00:00.000Z",
          *       "failed_at": "2026-11-25T12:00:00.000Z",
+         *       "actor": "Event actor",
+         *       "operation_id": "Event operation_id",
          *       "created_at": "2026-11-25T12:00:00.000Z",
          *       "updated_at": "2026-11-25T12:00:00.000Z"
          *     }
@@ -509,6 +817,10 @@ export interface components {
             next_attempt_at: string | null;
             /** @description When the event was given up after the last allowed attempt */
             failed_at: string | null;
+            /** @description Who caused it: the token's username, anonymous when authentication is off, system for the service's own work */
+            actor: string | null;
+            /** @description The X-Operation-ID of the request that caused it */
+            operation_id: string | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC, milliseconds
@@ -539,6 +851,8 @@ export interface components {
          *           "last_error": "Event last_error",
          *           "next_attempt_at": "2026-11-25T12:00:00.000Z",
          *           "failed_at": "2026-11-25T12:00:00.000Z",
+         *           "actor": "Event actor",
+         *           "operation_id": "Event operation_id",
          *           "created_at": "2026-11-25T12:00:00.000Z",
          *           "updated_at": "2026-11-25T12:00:00.000Z"
          *         }
@@ -1674,6 +1988,664 @@ export interface operations {
             };
             /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, 1-based
+                 * @example 1
+                 */
+                page?: number;
+                /**
+                 * @description Items per page (larger values are taken as 65500); 0 returns only the total
+                 * @example 10
+                 */
+                size?: number;
+                /** @description Filter in the search language (docs/search.md), e.g. created_at > '2024-01-01' and id in ('a', 'b') */
+                search?: string;
+                /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
+                orderBy?: string;
+                /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
+                fields?: string;
+                /**
+                 * @description Stream changes as server-sent events (text/event-stream) instead of listing
+                 * @example false
+                 */
+                watch?: boolean;
+            };
+            header?: {
+                /** @description With watch=true: resume after this event id, with no gap and no duplicate */
+                "last-event-id"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the list, or (watch=true) a stream of changes */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookList"];
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retries with the same key and body return the first response and create one resource */
+                "idempotency-key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookCreateRequest"];
+                "application/merge-patch+json": components["schemas"]["WebhookCreateRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    /** @description The path of the new resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The Idempotency-Key was used before with another body, or a unique value is taken (code 6) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the configured limit, 1 MiB by default (code 14) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Answer 304 with no body if the ETag still matches */
+                "if-none-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Webhook */
+            200: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Not modified (If-None-Match matched) */
+            304: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the ETag still matches (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Other resources still reference this one (code 6): delete or change them first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description If-Match does not match the current ETag (code 12); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Apply only if the ETag still matches (else 412) */
+                "if-match"?: string;
+            };
+            path: {
+                /**
+                 * @description The resource id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatchRequest"];
+                "application/merge-patch+json": components["schemas"]["WebhookPatchRequest"];
+            };
+        };
+        responses: {
+            /** @description The Webhook, changed or not */
+            200: {
+                headers: {
+                    /** @description Strong validator of the resource (If-Match, If-None-Match) */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description If-Match does not match the current ETag (code 12); nothing was changed */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over the configured limit, 1 MiB by default (code 14) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Page number, 1-based
+                 * @example 1
+                 */
+                page?: number;
+                /**
+                 * @description Items per page (larger values are taken as 65500); 0 returns only the total
+                 * @example 10
+                 */
+                size?: number;
+                /** @description Filter in the search language (docs/search.md), e.g. created_at > '2024-01-01' and id in ('a', 'b') */
+                search?: string;
+                /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
+                orderBy?: string;
+            };
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the deliveries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryList"];
+                };
+            };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+                /**
+                 * @description The delivery id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The delivery */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

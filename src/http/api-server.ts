@@ -143,7 +143,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   // A read-only Kind (the events API) takes no bodies, so it has no request schemas.
   const schemas = deps.kinds.flatMap(({ kind, readOnly, routes }) => {
     const { resource, list, createRequest, patchRequest } = kindSchemas(kind, apiBase);
-    return [...(readOnly ? [resource, list] : [resource, list, createRequest, patchRequest]), ...(routes?.schemas ?? [])];
+    return [
+      ...(readOnly ? [resource, list] : [resource, list, createRequest, patchRequest]),
+      ...(routes?.schemas ?? []),
+    ];
   });
   const tags = deps.kinds.map(({ kind, readOnly }) => ({
     name: kind.plural,

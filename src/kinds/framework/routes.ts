@@ -15,7 +15,7 @@ const idParams = Type.Object({
 });
 // Examples only where "Try it out" should fill the field in: a search, an order or a projection there
 // would surprise whoever lists from the docs page, so those describe their syntax instead.
-const listQuery = Type.Object({
+export const listQuery = Type.Object({
   page: Type.Optional(
     Type.Integer({ minimum: 1, default: 1, description: 'Page number, 1-based', examples: [1] }),
   ),

@@ -4,7 +4,8 @@ import { Type } from 'typebox';
 import type { Db } from '../../db/database.ts';
 import { notFound } from '../../errors/catalogue.ts';
 import { parseListQuery } from '../../http/list-params.ts';
-import { errorResponses } from '../../http/openapi.ts';
+import { exampleId } from '../../http/openapi-examples.ts';
+import { errorResponses, notFoundResponse } from '../../http/openapi-responses.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
 import { KindDao } from '../framework/dao.ts';
@@ -12,12 +13,17 @@ import type { KindRow } from '../framework/kind.ts';
 import { kindListable } from '../framework/listable.ts';
 import type { KindRoutes } from '../framework/plugin.ts';
 import { createPresenter, kindHref } from '../framework/presenter.ts';
+import { listQuery } from '../framework/routes.ts';
 import { kindSchemas } from '../framework/schemas.ts';
 import type { KindService } from '../framework/service.ts';
 import { deliveryKind } from './delivery-kind.ts';
 import { webhookKind } from './model.ts';
 
-const schemas = kindSchemas(deliveryKind);
+const schemas = kindSchemas(deliveryKind, apiBase);
+const webhookId = Type.String({ description: 'The webhook id (KSUID)', examples: [exampleId] });
+// The list parameters this list honours (it returns whole deliveries: no `fields`).
+const { page, size, search, orderBy } = listQuery.properties;
+const notFound404 = notFoundResponse(`${webhookKind.name} with id='${exampleId}' not found`);
 const listable = kindListable(deliveryKind);
 const present = createPresenter(apiBase, deliveryKind);
 const dao = new KindDao(deliveryKind);
@@ -41,9 +47,15 @@ export function deliveriesRoutes(db: Db): KindRoutes {
         GET: {
           schema: {
             ...common,
+            operationId: 'listWebhookDeliveries',
             summary: "List a webhook's deliveries",
-            params: Type.Object({ id: Type.String() }),
-            response: { 200: { $ref: `${deliveryKind.name}List#` }, ...errorResponses },
+            params: Type.Object({ id: webhookId }),
+            querystring: Type.Object({ page, size, search, orderBy }),
+            response: {
+              200: { description: 'A page of the deliveries', $ref: `${deliveryKind.name}List#` },
+              ...errorResponses(400, 401, 403, 500, 503),
+              ...notFound404,
+            },
           },
           config: { kind: webhookKind.name, verb: 'list' },
           handler: async (request) => {
@@ -75,9 +87,17 @@ export function deliveriesRoutes(db: Db): KindRoutes {
         GET: {
           schema: {
             ...common,
+            operationId: 'getWebhookDelivery',
             summary: 'Get a delivery of a webhook',
-            params: Type.Object({ id: Type.String(), delivery_id: Type.String() }),
-            response: { 200: { $ref: `${deliveryKind.name}#` }, ...errorResponses },
+            params: Type.Object({
+              id: webhookId,
+              delivery_id: Type.String({ description: 'The delivery id (KSUID)', examples: [exampleId] }),
+            }),
+            response: {
+              200: { description: 'The delivery', $ref: `${deliveryKind.name}#` },
+              ...errorResponses(401, 403, 500, 503),
+              ...notFound404,
+            },
           },
           config: { kind: webhookKind.name, verb: 'get' },
           handler: async (request) => {
