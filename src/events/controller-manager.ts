@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
+import { ClaimWorkers, retryDelay } from './claim-workers.ts';
 import type { ControllerRegistry, EventRecord } from './controllers.ts';
 import {
   dueEvents,
@@ -10,11 +11,7 @@ import {
   stillDue,
   tryClaimEvent,
 } from './event-queue.ts';
-
 import type { Listener } from './listener.ts';
-
-// How many due events a worker lists at a time; the workers of all replicas race over them.
-const candidatesPerLook = 20;
 
 export interface ControllerSettings {
   readonly resyncIntervalMs: number;
@@ -47,14 +44,20 @@ export interface ControllerManagerDependencies {
 // listener, on a resync interval, and when a retry falls due, so a lost notification delays an event
 // by at most one interval and never loses it.
 export class ControllerManager {
-  private running = 0; // workers draining the queue
-  private wakeRequested = false;
-  private stopped = false;
-  private readonly workers = new Set<Promise<void>>();
+  private readonly workers: ClaimWorkers<EventRecord>;
   private resyncTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: ControllerManagerDependencies) {}
+  constructor(private readonly deps: ControllerManagerDependencies) {
+    this.workers = new ClaimWorkers(
+      { due: dueEvents, take: (connection, event) => this.take(connection, event), msUntilNextRetry },
+      {
+        db: deps.db,
+        concurrency: deps.settings.concurrency,
+        logger: deps.logger,
+        failureMessage: 'processing events failed; the next resync retries',
+      },
+    );
+  }
 
   start(): void {
     const { listener, settings } = this.deps;
@@ -69,27 +72,13 @@ export class ControllerManager {
   // Stops claiming events and waits for the handlers in flight; an event whose handler does not finish
   // stays unreconciled and is picked up again by a resync here or in another replica.
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.resyncTimer);
-    clearTimeout(this.retryTimer);
     await this.deps.listener.stop();
-    await Promise.allSettled([...this.workers]);
+    await this.workers.stop();
   }
 
-  // Starts workers, up to the concurrency limit, that drain due events. A wake while they run makes
-  // them look once more before they stop, so no wake-up is lost between a worker's last look and its exit.
   wake(): void {
-    if (this.stopped) return;
-    this.wakeRequested = true;
-    while (this.running < this.deps.settings.concurrency) {
-      this.running++;
-      const worker = this.drain().finally(() => {
-        this.running--;
-        this.workers.delete(worker);
-        if (this.running === 0) void this.scheduleRetry();
-      });
-      this.workers.add(worker);
-    }
+    this.workers.wake();
   }
 
   private resync(): void {
@@ -99,39 +88,16 @@ export class ControllerManager {
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'resync upkeep failed'));
   }
 
-  // One worker: a pinned connection (the claims are session locks) that claims and handles due events
-  // until none is left and no wake-up came in meanwhile. Handlers run with no transaction open.
-  private async drain(): Promise<void> {
+  // Claims one event and, if it is still due, runs its handlers with no transaction open.
+  private async take(connection: Db, candidate: EventRecord): Promise<boolean> {
+    if (!(await tryClaimEvent(connection, candidate.id))) return false;
     try {
-      await this.deps.db.connection().execute(async (connection) => {
-        // Pages through due events; events other workers hold are skipped, so a free worker is never
-        // stuck behind a page of busy ones. After handling any, it starts again from the oldest.
-        let after: EventRecord | undefined;
-        while (!this.stopped) {
-          if (!after) this.wakeRequested = false;
-          const candidates = await dueEvents(connection, candidatesPerLook, after);
-          let processed = false;
-          for (const candidate of candidates) {
-            if (this.stopped) break;
-            if (!(await tryClaimEvent(connection, candidate.id))) continue;
-            try {
-              const event = await stillDue(connection, candidate.id);
-              if (event) {
-                await this.process(connection, event);
-                processed = true;
-              }
-            } finally {
-              await releaseEvent(connection, candidate.id);
-            }
-          }
-          if (processed) after = undefined;
-          else if (candidates.length === candidatesPerLook) after = candidates.at(-1);
-          else if (this.wakeRequested) after = undefined;
-          else return;
-        }
-      });
-    } catch (error) {
-      this.deps.logger.warn({ err: error }, 'processing events failed; the next resync retries');
+      const event = await stillDue(connection, candidate.id);
+      if (!event) return false;
+      await this.process(connection, event);
+      return true;
+    } finally {
+      await releaseEvent(connection, candidate.id);
     }
   }
 
@@ -140,7 +106,9 @@ export class ControllerManager {
       for (const handler of this.deps.registry.handlersFor(event)) await handler(event);
     } catch (error) {
       const attempts = event.attempts + 1;
-      const retryInMs = attempts < this.deps.settings.maxAttempts ? this.backoff(attempts) : undefined;
+      const { maxAttempts, retryBackoffMs, maxBackoffMs } = this.deps.settings;
+      const retryInMs =
+        attempts < maxAttempts ? retryDelay(attempts, retryBackoffMs, maxBackoffMs) : undefined;
       await markAttemptFailed(
         db,
         event.id,
@@ -158,20 +126,5 @@ export class ControllerManager {
     }
     await markReconciled(db, event.id);
     this.deps.observer.eventHandled(event);
-  }
-
-  private backoff(attempts: number): number {
-    const { retryBackoffMs, maxBackoffMs } = this.deps.settings;
-    return Math.min(maxBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
-  }
-
-  // When the queue is drained, wakes up again when the earliest retry falls due.
-  private async scheduleRetry(): Promise<void> {
-    if (this.stopped) return;
-    const ms = await msUntilNextRetry(this.deps.db).catch(() => undefined);
-    if (ms === undefined || this.stopped) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.wake(), Math.max(0, ms) + 5);
-    this.retryTimer.unref();
   }
 }

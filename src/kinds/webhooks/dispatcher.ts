@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.ts';
+import { ClaimWorkers, retryDelay } from '../../events/claim-workers.ts';
 import { type HttpClient, OutboundError } from '../../outbound/http-client.ts';
 import {
   type ClaimedDelivery,
@@ -14,8 +15,6 @@ import {
 } from './delivery-queue.ts';
 import { deliveryIdHeader, eventIdHeader, signature, signatureHeader } from './signature.ts';
 import { hostAllowed } from './target-url.ts';
-
-const candidatesPerLook = 20;
 
 export interface DispatcherSettings {
   readonly allowedHosts: readonly string[];
@@ -46,15 +45,25 @@ export interface DispatcherDependencies {
 // in the normal case. One receiver may hold at most half of this process's workers: a receiver that
 // hangs costs its own deliveries a timeout each, and everyone else keeps being served.
 export class DeliveryDispatcher {
-  private running = 0;
-  private wakeRequested = false;
-  private stopped = false;
-  private readonly workers = new Set<Promise<void>>();
+  private readonly workers: ClaimWorkers<DueDelivery>;
   private readonly inFlight = new Map<string, number>(); // per webhook, in this process
   private resyncTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: DispatcherDependencies) {}
+  constructor(private readonly deps: DispatcherDependencies) {
+    this.workers = new ClaimWorkers(
+      {
+        due: dueDeliveries,
+        take: (connection, candidate) => this.tryTake(connection, candidate),
+        msUntilNextRetry: msUntilNextDeliveryRetry,
+      },
+      {
+        db: deps.db,
+        concurrency: deps.settings.concurrency,
+        logger: deps.logger,
+        failureMessage: 'sending webhook deliveries failed; the next resync retries',
+      },
+    );
+  }
 
   private get perWebhook(): number {
     return Math.max(1, Math.floor(this.deps.settings.concurrency / 2));
@@ -68,49 +77,12 @@ export class DeliveryDispatcher {
 
   // Stops claiming and waits for the deliveries in flight (each bounded by the webhook timeout).
   async stop(): Promise<void> {
-    this.stopped = true;
     clearInterval(this.resyncTimer);
-    clearTimeout(this.retryTimer);
-    await Promise.allSettled([...this.workers]);
+    await this.workers.stop();
   }
 
   wake(): void {
-    if (this.stopped) return;
-    this.wakeRequested = true;
-    while (this.running < this.deps.settings.concurrency) {
-      this.running++;
-      const worker = this.drain().finally(() => {
-        this.running--;
-        this.workers.delete(worker);
-        if (this.running === 0) void this.scheduleRetry();
-      });
-      this.workers.add(worker);
-    }
-  }
-
-  // One worker on a pinned connection: claims and sends due deliveries until none is left that it may
-  // take and no wake-up came in meanwhile.
-  private async drain(): Promise<void> {
-    try {
-      await this.deps.db.connection().execute(async (connection) => {
-        let after: DueDelivery | undefined;
-        while (!this.stopped) {
-          if (!after) this.wakeRequested = false;
-          const candidates = await dueDeliveries(connection, candidatesPerLook, after);
-          let sent = false;
-          for (const candidate of candidates) {
-            if (this.stopped) break;
-            if (await this.tryTake(connection, candidate)) sent = true;
-          }
-          if (sent) after = undefined;
-          else if (candidates.length === candidatesPerLook) after = candidates.at(-1);
-          else if (this.wakeRequested) after = undefined;
-          else return;
-        }
-      });
-    } catch (error) {
-      this.deps.logger.warn({ err: error }, 'sending webhook deliveries failed; the next resync retries');
-    }
+    this.workers.wake();
   }
 
   // Sends one candidate if its webhook has room in this process and no one else holds or sent it.
@@ -168,7 +140,10 @@ export class DeliveryDispatcher {
       failure = { error: error.message, responseCode: undefined };
     }
     const attempts = delivery.attempts + 1;
-    const retryInMs = attempts < settings.maxAttempts ? this.backoff(attempts) : undefined;
+    const retryInMs =
+      attempts < settings.maxAttempts
+        ? retryDelay(attempts, settings.retryBackoffMs, settings.maxBackoffMs)
+        : undefined;
     await markDeliveryFailed(db, delivery.id, failure, retryInMs);
     const failed = retryInMs === undefined;
     this.deps.observer.deliveryAttempted(failed ? 'failed' : 'retried');
@@ -176,20 +151,5 @@ export class DeliveryDispatcher {
       { delivery: delivery.id, webhook: delivery.webhookId, attempts, error: failure.error, failed },
       'webhook delivery failed',
     );
-  }
-
-  private backoff(attempts: number): number {
-    const { retryBackoffMs, maxBackoffMs } = this.deps.settings;
-    return Math.min(maxBackoffMs, retryBackoffMs * 2 ** (attempts - 1));
-  }
-
-  // When the queue is drained, wakes up again when the earliest retry falls due.
-  private async scheduleRetry(): Promise<void> {
-    if (this.stopped) return;
-    const ms = await msUntilNextDeliveryRetry(this.deps.db).catch(() => undefined);
-    if (ms === undefined || this.stopped) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.wake(), Math.max(0, ms) + 5);
-    this.retryTimer.unref();
   }
 }
