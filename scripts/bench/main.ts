@@ -1,5 +1,6 @@
-// `npm run bench [-- --seconds 10 --out FILE]`: TRex under load next to a bare Fastify + pg server doing
-// the same SQL on the same database, in one run; figures as ratios to that baseline (docs/performance.md).
+// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR]`: TRex under load next to a bare
+// Fastify + pg server doing the same SQL on the same database, in one run; figures as ratios to that
+// baseline (docs/performance.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,14 @@ import { printReport, type Report } from './report.ts';
 import { steadyCreates, type Target, workloads } from './workloads.ts';
 
 const { values } = parseArgs({
-  options: { seconds: { type: 'string', default: '10' }, out: { type: 'string' } },
+  options: {
+    seconds: { type: 'string', default: '10' },
+    out: { type: 'string' },
+    // Only the workloads whose name contains this (the event measurements are then left out).
+    only: { type: 'string' },
+    // TRex writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) here when it stops.
+    profile: { type: 'string' },
+  },
 });
 const seconds = Number(values.seconds);
 const logger = pino({ level: 'warn' });
@@ -27,7 +35,7 @@ try {
   const token = await benchCredentials(join(scratch, 'jwks.json'));
   const trexPort = await freePort();
   const trex = await startServer(
-    ['bin/trex.js', 'serve'],
+    [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []), 'bin/trex.js', 'serve'],
     {
       TREX_ENV: 'production',
       TREX_DB_URL: database.url,
@@ -60,17 +68,18 @@ try {
   const bareTarget: Target = { url: `http://127.0.0.1:${barePort}`, prefix: '', headers: {} };
 
   // First, while no backlog of events from the write workloads is waiting ahead of these.
-  process.stderr.write('bench: event latency\n');
-  const eventLatency = await measureEventLatency(trexTarget, seconds);
+  const only = values.only;
+  if (!only) process.stderr.write('bench: event latency\n');
+  const eventLatency = only ? undefined : await measureEventLatency(trexTarget, seconds);
 
   const rows: Report['workloads'][number][] = [];
   let rssMb = trex.rssMb();
-  for (const workload of workloads) {
+  for (const workload of workloads.filter(({ name }) => !only || name.includes(only))) {
     process.stderr.write(`bench: ${workload.name}\n`);
-    const measured = await measureLoad(workload.load(trexTarget), seconds);
+    const measured = await measureLoad(workload.load(trexTarget), seconds, { server: trex });
     rssMb = Math.max(rssMb, trex.rssMb());
     const baseline: LoadResult | undefined = workload.baseline
-      ? await measureLoad(workload.load(bareTarget), seconds)
+      ? await measureLoad(workload.load(bareTarget), seconds, { server: bare })
       : undefined;
     const { name, minimumRatio, maximumP99Ratio } = workload;
     rows.push({ name, trex: measured, baseline, minimumRatio, maximumP99Ratio });
@@ -78,8 +87,8 @@ try {
 
   process.stderr.write('bench: raw pg\n');
   const rawQueriesPerSecond = await rawQueryRate(database.url, seconds);
-  process.stderr.write('bench: controllers draining the backlog\n');
-  const backlog = await measureDrain(seconds);
+  if (!only) process.stderr.write('bench: controllers draining the backlog\n');
+  const backlog = only ? undefined : await measureDrain(seconds);
 
   const report: Report = {
     machine: machineDescription(),
@@ -123,7 +132,7 @@ async function measureEventLatency(target: Target, duration: number): Promise<Re
     { started: Date },
   ];
   const perSecond = 100;
-  const load = await measureLoad(steadyCreates(target, perSecond), duration, false);
+  const load = await measureLoad(steadyCreates(target, perSecond), duration, { warmUp: false });
   const deadline = Date.now() + 60_000;
   for (;;) {
     const [row] = await database.query<{ waiting: number }>(

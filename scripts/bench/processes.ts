@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 export interface ServerProcess {
   readonly pid: number;
   rssMb(): number;
+  cpuSeconds(): number; // user and system time used so far
   stop(): Promise<void>;
 }
 
@@ -36,6 +37,7 @@ export async function startServer(
   return {
     pid: child.pid ?? 0,
     rssMb: () => residentMb(child.pid ?? 0),
+    cpuSeconds: () => cpuSeconds(child.pid ?? 0),
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -67,4 +69,12 @@ function residentMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round(kilobytes / 1024);
+}
+
+// utime and stime, fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name), in
+// clock ticks of 1/100 s.
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

@@ -12,7 +12,8 @@ export interface Report {
     readonly maximumP99Ratio: number | undefined;
   }[];
   readonly rawQueriesPerSecond: number;
-  readonly eventLatency: {
+  // Absent when --only picked some workloads.
+  readonly eventLatency?: {
     readonly perSecond: number;
     readonly createErrors: number;
     readonly events: number;
@@ -20,7 +21,7 @@ export interface Report {
     readonly p50Ms: number;
     readonly p99Ms: number;
   };
-  readonly backlog: { readonly waitingAfterLoad: number; readonly handledPerSecond: number };
+  readonly backlog?: { readonly waitingAfterLoad: number; readonly handledPerSecond: number };
   readonly rssMb: number;
 }
 
@@ -37,8 +38,10 @@ export function printReport(report: Report): void {
     'p50 ms',
     'p99 ms',
     'errors',
+    'CPU µs/req',
     'bare req/s',
     'bare p99',
+    'bare CPU µs/req',
     'ratio',
     'target',
   ];
@@ -58,8 +61,10 @@ export function printReport(report: Report): void {
       String(trex.p50Ms),
       String(trex.p99Ms),
       String(trex.errors),
+      String(trex.cpuUsPerRequest ?? ''),
       baseline ? String(baseline.requestsPerSecond) : '',
       baseline ? String(baseline.p99Ms) : '',
+      String(baseline?.cpuUsPerRequest ?? ''),
       r === undefined ? '' : r.toFixed(2),
       verdict,
     ];
@@ -76,9 +81,17 @@ export function printReport(report: Report): void {
     ...lines.map(format),
     '',
     `raw pg (16 clients, select by id): ${report.rawQueriesPerSecond} queries/s`,
-    `event latency at ${report.eventLatency.perSecond} creates/s: p50 ${report.eventLatency.p50Ms} ms, p99 ${report.eventLatency.p99Ms} ms over ${report.eventLatency.events} events (${report.eventLatency.unhandled} unhandled, ${report.eventLatency.createErrors} create errors)`,
-    `event backlog after the write workloads: ${report.backlog.waitingAfterLoad} waiting, handled at ${report.backlog.handledPerSecond}/s once the load stops`,
+    ...(report.eventLatency ? [eventLatencyLine(report.eventLatency)] : []),
+    ...(report.backlog
+      ? [
+          `event backlog after the write workloads: ${report.backlog.waitingAfterLoad} waiting, handled at ${report.backlog.handledPerSecond}/s once the load stops`,
+        ]
+      : []),
     `TRex RSS under load: ${report.rssMb} MB (target < 150 MB: ${report.rssMb < 150 ? 'met' : 'MISSED'})`,
   ];
   process.stdout.write(`${output.join('\n')}\n`);
+}
+
+function eventLatencyLine(latency: NonNullable<Report['eventLatency']>): string {
+  return `event latency at ${latency.perSecond} creates/s: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms over ${latency.events} events (${latency.unhandled} unhandled, ${latency.createErrors} create errors)`;
 }

@@ -1,5 +1,6 @@
 import { errors, type JWTPayload, type JWTVerifyGetKey, jwtVerify } from 'jose';
 import { ApiError } from '../errors/catalogue.ts';
+import { VerifiedTokens } from './verified-tokens.ts';
 
 export const acceptedAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'];
 
@@ -15,8 +16,12 @@ export type VerifyToken = (token: string) => Promise<JWTPayload>;
 // Verifies a JWT: an accepted algorithm (never `none`, never HMAC: a public key is no secret), a known
 // key, `exp` required, `nbf` and `iat` honoured within the clock skew, `iss` and `aud` when configured.
 // Every failure is 401 code 15 with a reason that names the cause and never echoes the token.
+// A token that passed is remembered for a while (verified-tokens.ts).
 export function createTokenVerifier(settings: VerifierSettings): VerifyToken {
+  const verified = new VerifiedTokens(settings.clockSkewSeconds);
   return async (token) => {
+    const remembered = verified.get(token, Date.now());
+    if (remembered) return remembered;
     const payload = await jwtVerify(token, settings.getKey, {
       algorithms: acceptedAlgorithms,
       requiredClaims: ['exp'],
@@ -33,6 +38,7 @@ export function createTokenVerifier(settings: VerifierSettings): VerifyToken {
     if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + settings.clockSkewSeconds) {
       throw unauthenticated('token not yet valid (issued in the future)');
     }
+    verified.remember(token, payload, Date.now());
     return payload;
   };
 }
