@@ -20,7 +20,8 @@ const { values } = parseArgs({
     out: { type: 'string' },
     // Only the workloads whose name contains this (the event measurements are then left out).
     only: { type: 'string' },
-    // TRex writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) here when it stops.
+    // Each server writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) when it stops:
+    // TRex under DIR/trex, the baseline under DIR/bare.
     profile: { type: 'string' },
   },
 });
@@ -35,7 +36,7 @@ try {
   const token = await benchCredentials(join(scratch, 'jwks.json'));
   const trexPort = await freePort();
   const trex = await startServer(
-    [...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : []), 'bin/trex.js', 'serve'],
+    [...profiling('trex'), 'bin/trex.js', 'serve'],
     {
       TREX_ENV: 'production',
       TREX_DB_URL: database.url,
@@ -54,7 +55,7 @@ try {
   servers.push(trex);
   const barePort = await freePort();
   const bare = await startServer(
-    ['--import', 'tsx', 'scripts/bench/bare-server.ts'],
+    [...profiling('bare'), '--import', 'tsx', 'scripts/bench/bare-server.ts'],
     { BENCH_DATABASE_URL: database.url, BENCH_PORT: String(barePort) },
     /ready/,
   );
@@ -105,6 +106,10 @@ try {
   await Promise.allSettled(servers.map((server) => server.stop()));
   await database.drop();
   rmSync(scratch, { recursive: true, force: true });
+}
+
+function profiling(server: string): string[] {
+  return values.profile ? ['--cpu-prof', '--cpu-prof-dir', join(values.profile, server)] : [];
 }
 
 // Reads by primary key straight through a pg pool of 16 in this process: the ceiling any HTTP

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import KSUID from 'ksuid';
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createAccessControl } from '../auth/access.ts';
@@ -19,6 +18,7 @@ import type { Step } from '../observability/progress.ts';
 import { startTracer } from '../observability/tracing.ts';
 import { HttpClient } from '../outbound/http-client.ts';
 import { serviceName } from '../service-name.ts';
+import { newKsuid } from '../values/ksuid.ts';
 import { readBuildInfo } from './build-info.ts';
 import { connectDatabase } from './database.ts';
 import { createEventsSide } from './events.ts';
@@ -48,7 +48,7 @@ export async function startService(
   logger: Logger,
   overrides: Overrides = {},
 ): Promise<RunningService> {
-  const newId = overrides.newId ?? (() => KSUID.randomSync().string);
+  const newId = overrides.newId ?? newKsuid;
   const metrics = new Metrics();
   const build = readBuildInfo(overrides.buildTime);
   // Before any connection is opened: a broken ACL or policy file stops the start with nothing to undo.

@@ -1,14 +1,15 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { KindRow } from './kind.ts';
 
 // A strong validator of a row (SPEC §2.3): a digest of every column, so any write that changes the
-// row changes its tag, and an unchanged PATCH keeps it.
+// row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so kept cheap: columns
+// in code-unit order (not the locale's), one one-shot digest.
 export function entityTag(row: KindRow): string {
   const columns = Object.entries(row)
     .filter(([name]) => name !== 'deleted_at')
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, value]) => [name, value instanceof Date ? value.getTime() : value]);
-  return `"${createHash('sha256').update(JSON.stringify(columns)).digest('base64url').slice(0, 27)}"`;
+  return `"${hash('sha256', JSON.stringify(columns), 'base64url').slice(0, 27)}"`;
 }
 
 // `If-Match` uses the strong comparison: a weak tag (W/"...") never matches.
