@@ -2,6 +2,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
+import { PreparingClient } from './prepared-statements.ts';
 import { type QuerySpan, tracedDialect } from './traced-dialect.ts';
 
 export interface PoolSettings {
@@ -24,6 +25,7 @@ export interface DatabaseHandle {
 // With `querySpan` (tracing on), every statement runs in a span; without it, nothing is wrapped.
 export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?: QuerySpan): DatabaseHandle {
   const pool = new pg.Pool({
+    Client: PreparingClient,
     connectionString: settings.url,
     max: settings.maxConnections,
     // A request waiting longer than this for a connection fails with 503 instead of hanging.
