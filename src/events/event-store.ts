@@ -1,34 +1,38 @@
+import { type Kysely, type OperationNodeSource, sql } from 'kysely';
 import { currentContext } from '../context/request-context.ts';
-import type { Tx } from '../db/database.ts';
+import type { Database } from '../db/database.ts';
 
 export type EventType = 'Create' | 'Update' | 'Delete';
 
-export interface NewEvent {
-  readonly source: string;
-  readonly sourceId: string;
+// The event a change of one row records.
+export interface ChangeEvent {
+  readonly id: string;
+  readonly at: Date;
+  readonly source: string; // the Kind, as rh-trex names it (Dinosaurs)
   readonly eventType: EventType;
-  // The resource's row as this change left it (for a delete, as it was last), so readers of the event
-  // (watch streams) see the state of each change, not only the latest one.
-  readonly object?: Record<string, unknown>;
+  // Columns the event's copy of the row leaves out: write-only fields never reach the events table.
+  readonly hidden: readonly string[];
 }
 
-// The events table is an outbox: written in the same transaction as the change it describes. The audit
-// fields come from the request in progress (see context/request-context.ts).
-export async function recordEvent(trx: Tx, id: string, now: Date, event: NewEvent): Promise<string> {
+// The events table is an outbox, and each change and its event are a single statement: they commit
+// together without a transaction of their own, in one round trip. The event keeps the row as the change
+// left it (for a delete, as it was last), so readers of the event (watch streams, webhooks) see the state
+// of each change, not only the latest one. A change that touched no row records no event, and returns
+// undefined. The audit fields come from the request in progress (see context/request-context.ts).
+export async function changeWithEvent<Row>(
+  db: Kysely<Database>,
+  change: OperationNodeSource, // an insert or update of one row, `returning *`
+  event: ChangeEvent,
+): Promise<Row | undefined> {
   const { actor, operationId } = currentContext();
-  await trx
-    .insertInto('events')
-    .values({
-      id,
-      source: event.source,
-      source_id: event.sourceId,
-      event_type: event.eventType,
-      object: event.object === undefined ? null : JSON.stringify(event.object),
-      actor,
-      operation_id: operationId ?? null,
-      created_at: now,
-      updated_at: now,
-    })
-    .execute();
-  return id;
+  const { rows } = await sql<Row>`
+    with changed as (${change}),
+    recorded as (
+      insert into events (id, source, source_id, event_type, object, actor, operation_id, created_at, updated_at)
+      select ${event.id}, ${event.source}, changed.id, ${event.eventType},
+        to_jsonb(changed) - ${[...event.hidden]}::text[], ${actor}, ${operationId ?? null}, ${event.at}, ${event.at}
+      from changed
+    )
+    select * from changed`.execute(db);
+  return rows[0];
 }

@@ -11,7 +11,7 @@ import {
 } from '../../src/events/controller-manager.ts';
 import { ControllerRegistry, type EventRecord } from '../../src/events/controllers.ts';
 import { oldestUnreconciledAge } from '../../src/events/event-queue.ts';
-import { type EventType, recordEvent } from '../../src/events/event-store.ts';
+import type { EventType } from '../../src/events/event-store.ts';
 import { Listener } from '../../src/events/listener.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -71,7 +71,7 @@ async function metricValue(
 
 describe('the controller manager against PostgreSQL', () => {
   let database: TestDatabase;
-  let writer: DatabaseHandle; // the "API side": writes events in transactions, as a Kind's service does
+  let writer: DatabaseHandle; // the "API side", a pool of its own as a Kind's service has
   const logs: Record<string, unknown>[] = [];
   const logger = pino(
     { level: 'debug' },
@@ -163,16 +163,18 @@ describe('the controller manager against PostgreSQL', () => {
     return { opened, open };
   }
 
-  // Like a Kind's service: the event row in its own transaction.
+  // Like a Kind's service, without the row: an event with its audit fields.
   async function writeEvent(
     source: string,
     sourceId: string,
     eventType: EventType = 'Create',
   ): Promise<string> {
     const id = newId();
-    await writer.db
-      .transaction()
-      .execute((trx) => recordEvent(trx, id, new Date(), { source, sourceId, eventType }));
+    await database.query(
+      `insert into events (id, source, source_id, event_type, actor, created_at, updated_at)
+       values ($1, $2, $3, $4, 'system', now(), now())`,
+      [id, source, sourceId, eventType],
+    );
     return id;
   }
 

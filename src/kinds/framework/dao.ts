@@ -1,5 +1,6 @@
 import { type Kysely, type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Database } from '../../db/database.ts';
+import { type ChangeEvent, changeWithEvent } from '../../events/event-store.ts';
 import type { OrderTerm } from '../../search/order.ts';
 import type { KindDefinition, KindRow } from './kind.ts';
 import { type EmbeddedField, relationJoins } from './relations.ts';
@@ -89,34 +90,36 @@ export class KindDao {
     return Number(rows[0]?.count ?? 0);
   }
 
-  async insert(db: Kysely<Database>, row: KindRow): Promise<KindRow> {
-    return await this.kindDb(db)
-      .insertInto(this.table)
-      .values(row)
-      .returningAll()
-      .$castTo<KindRow>()
-      .executeTakeFirstOrThrow();
+  // Writes record their event in the same statement (events/event-store.ts).
+  async insert(db: Kysely<Database>, row: KindRow, event: ChangeEvent): Promise<KindRow> {
+    const insert = this.kindDb(db).insertInto(this.table).values(row).returningAll();
+    return (await changeWithEvent<KindRow>(db, insert, event)) ?? this.missing(row.id);
   }
 
-  async update(db: Kysely<Database>, id: string, changes: Partial<KindRow>): Promise<KindRow> {
-    return await this.kindDb(db)
-      .updateTable(this.table)
-      .set(changes)
-      .where('id', '=', id)
-      .returningAll()
-      .$castTo<KindRow>()
-      .executeTakeFirstOrThrow();
+  async update(
+    db: Kysely<Database>,
+    id: string,
+    changes: Partial<KindRow>,
+    event: ChangeEvent,
+  ): Promise<KindRow> {
+    const update = this.kindDb(db).updateTable(this.table).set(changes).where('id', '=', id).returningAll();
+    return (await changeWithEvent<KindRow>(db, update, event)) ?? this.missing(id);
   }
 
-  async softDelete(db: Kysely<Database>, id: string, now: Date): Promise<KindRow | undefined> {
-    return await this.kindDb(db)
+  // The live row marked deleted; undefined when there is none.
+  async softDelete(db: Kysely<Database>, id: string, event: ChangeEvent): Promise<KindRow | undefined> {
+    const softDelete = this.kindDb(db)
       .updateTable(this.table)
-      .set({ deleted_at: now })
+      .set({ deleted_at: event.at })
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
-      .returningAll()
-      .$castTo<KindRow>()
-      .executeTakeFirst();
+      .returningAll();
+    return await changeWithEvent<KindRow>(db, softDelete, event);
+  }
+
+  // Inserts return their row, and updates run on a row locked and read just before.
+  private missing(id: string): never {
+    throw new Error(`${this.kind.name} with id='${id}' was not written`);
   }
 
   private kindDb(db: Kysely<Database>): KindDb {

@@ -1,7 +1,7 @@
 import { type LockObserver, lockForTransaction } from '../../db/advisory-lock.ts';
 import type { Db, Tx } from '../../db/database.ts';
 import { ApiError, notFound, validationFailed } from '../../errors/catalogue.ts';
-import { type EventType, recordEvent } from '../../events/event-store.ts';
+import type { ChangeEvent, EventType } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
 import { KindDao, type ListResult, type ListSelection } from './dao.ts';
 import { entityTag, ifMatchHolds } from './etag.ts';
@@ -25,8 +25,9 @@ export interface Condition {
   readonly ifMatch?: string;
 }
 
-// The business rules every Kind shares: one transaction per write, the row change and its event
-// committed together, writers to one row serialised by an advisory lock, a notification after commit.
+// The business rules every Kind shares: the row change and its event committed together (one
+// statement, in a transaction when the write reads or locks anything first), writers to one row
+// serialised by an advisory lock, a notification after commit.
 export class KindService {
   constructor(
     readonly kind: KindDefinition,
@@ -57,39 +58,42 @@ export class KindService {
     const id = this.deps.newId();
     const print = fingerprint(values);
     await this.rules?.check(values, Object.keys(values));
-    return await this.write(id, 'Create', async (trx) => {
+    const row = { ...values, id, created_at: now, updated_at: now, deleted_at: null };
+    // With no key to claim and no reference to check, the insert and its event are all there is: one
+    // statement, no transaction.
+    if (!idempotency && !this.writesReference(values)) {
+      return await this.notifying('Create', async (event) => ({
+        row: await this.dao.insert(this.deps.db, row, event),
+        written: true,
+      }));
+    }
+    return await this.write('Create', async (trx, event) => {
       if (idempotency && !(await claimKey(trx, idempotency, print))) {
         return { row: await replay(trx, idempotency, this.kind.plural, print), written: false };
       }
       await this.checkReferences(trx, values);
-      const row = await this.dao.insert(trx, {
-        ...values,
-        id,
-        created_at: now,
-        updated_at: now,
-        deleted_at: null,
-      });
+      const created = await this.dao.insert(trx, row, event);
       if (idempotency) await rememberResponse(trx, idempotency, this.kind.plural, id);
-      return { row, written: true };
+      return { row: created, written: true };
     });
   }
 
   // Merge-patch: only the given fields change. A patch that changes nothing writes nothing.
   async patch(id: string, changes: FieldValues, condition: Condition = {}): Promise<KindRow> {
-    return await this.write(id, 'Update', async (trx) => {
+    return await this.write('Update', async (trx, event) => {
       const current = await this.lockedCurrent(trx, id, condition);
       if (!this.changes(current, changes)) return { row: current, written: false };
       await this.checkReferences(trx, changes);
       await this.rules?.check({ ...current, ...changes }, Object.keys(changes));
-      const row = await this.dao.update(trx, id, { ...changes, updated_at: this.deps.clock() });
+      const row = await this.dao.update(trx, id, { ...changes, updated_at: event.at }, event);
       return { row, written: true };
     });
   }
 
   async delete(id: string, condition: Condition = {}): Promise<void> {
-    await this.write(id, 'Delete', async (trx) => {
+    await this.write('Delete', async (trx, event) => {
       await this.lockedCurrent(trx, id, condition);
-      const row = (await this.dao.softDelete(trx, id, this.deps.clock())) ?? this.notFound(id);
+      const row = (await this.dao.softDelete(trx, id, event)) ?? this.notFound(id);
       // After the row is marked deleted (so its lock is held): a reference written concurrently has
       // either committed and is counted here, or waits on that lock and then finds the row gone.
       await this.refuseIfReferenced(trx, id);
@@ -112,28 +116,38 @@ export class KindService {
     return current;
   }
 
-  // Runs `change` and, when it wrote, records its event in the same transaction and notifies after
-  // commit. A change that wrote nothing records no event.
+  // Runs `change` in a transaction. The DAO's writes record `event` with their row.
   private async write(
-    id: string,
     eventType: EventType,
-    change: (trx: Tx) => Promise<{ row: KindRow; written: boolean }>,
+    change: (trx: Tx, event: ChangeEvent) => Promise<{ row: KindRow; written: boolean }>,
   ): Promise<KindRow> {
-    const eventId = this.deps.newId();
-    const { row, written } = await this.deps.db.transaction().execute(async (trx) => {
-      const result = await change(trx);
-      if (result.written) {
-        await recordEvent(trx, eventId, this.deps.clock(), {
-          source: this.kind.eventSource,
-          sourceId: id,
-          eventType,
-          object: this.eventObject(result.row),
-        });
-      }
-      return result;
-    });
-    if (written) this.deps.notify(eventId);
+    return await this.notifying(eventType, (event) =>
+      this.deps.db.transaction().execute((trx) => change(trx, event)),
+    );
+  }
+
+  // Runs `change` with the event its write records, and notifies once that committed. A change that
+  // wrote nothing recorded no event.
+  private async notifying(
+    eventType: EventType,
+    change: (event: ChangeEvent) => Promise<{ row: KindRow; written: boolean }>,
+  ): Promise<KindRow> {
+    const event: ChangeEvent = {
+      id: this.deps.newId(),
+      at: this.deps.clock(),
+      source: this.kind.eventSource,
+      eventType,
+      hidden: this.hiddenFromEvents,
+    };
+    const { row, written } = await change(event);
+    if (written) this.deps.notify(event.id);
     return row;
+  }
+
+  private writesReference(values: FieldValues): boolean {
+    return Object.entries(this.kind.fields).some(
+      ([name, field]) => field.type === 'ref' && typeof values[name] === 'string',
+    );
   }
 
   // Every reference being written names a live row, which stays live until this transaction ends.
@@ -163,9 +177,9 @@ export class KindService {
     }
   }
 
-  // What an event keeps of a row: everything but write-only fields (secrets stay in their own table).
-  private eventObject(row: KindRow): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(row).filter(([name]) => !isWriteOnly(this.kind.fields[name])));
+  // What an event leaves out of its row: write-only fields (secrets stay in their own table).
+  private get hiddenFromEvents(): string[] {
+    return Object.keys(this.kind.fields).filter((name) => isWriteOnly(this.kind.fields[name]));
   }
 
   private changes(current: KindRow, changes: FieldValues): boolean {
