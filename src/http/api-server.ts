@@ -230,9 +230,19 @@ function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply)
     .send(errorBody(apiError.entry, apiError.message, request.id));
 }
 
+// A route's label in metrics and logs: its template with each parameter as `-`, worked out once per route.
+const routeLabels = new Map<string | undefined, string>();
+function routeLabel(template: string | undefined): string {
+  let label = routeLabels.get(template);
+  if (label === undefined) {
+    label = template === undefined ? 'unmatched' : template.replace(/:[^/]+/g, '-');
+    routeLabels.set(template, label);
+  }
+  return label;
+}
+
 function observe(deps: ApiServerDependencies, request: FastifyRequest, reply: FastifyReply): void {
-  const template = request.routeOptions.url;
-  const path = template === undefined ? 'unmatched' : template.replace(/:[^/]+/g, '-');
+  const path = routeLabel(request.routeOptions.url);
   const status = reply.statusCode;
   deps.metrics.observeRequest(request.method, path, status, reply.elapsedTime / 1000);
   request.log.info(
