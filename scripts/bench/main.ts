@@ -35,6 +35,7 @@ try {
   await seed(database);
   const token = await benchCredentials(join(scratch, 'jwks.json'));
   const trexPort = await freePort();
+  const metricsPort = await freePort();
   const trex = await startServer(
     [...profiling('trex'), 'bin/trex.js', 'serve'],
     {
@@ -43,7 +44,7 @@ try {
       TREX_ENABLE_JWT: 'true',
       TREX_JWK_CERT_FILE: join(scratch, 'jwks.json'),
       TREX_API_SERVER_BINDADDRESS: `127.0.0.1:${trexPort}`,
-      TREX_METRICS_SERVER_BINDADDRESS: `127.0.0.1:${await freePort()}`,
+      TREX_METRICS_SERVER_BINDADDRESS: `127.0.0.1:${metricsPort}`,
       TREX_HEALTH_CHECK_SERVER_BINDADDRESS: `127.0.0.1:${await freePort()}`,
       TREX_LOG_LEVEL: 'info',
       // As the baseline's pool: the two servers, the controllers and this process stay well within a
@@ -75,10 +76,14 @@ try {
 
   const rows: Report['workloads'][number][] = [];
   let rssMb = trex.rssMb();
+  let heapMb = 0;
   for (const workload of workloads.filter(({ name }) => !only || name.includes(only))) {
     process.stderr.write(`bench: ${workload.name}\n`);
     const measured = await measureLoad(workload.load(trexTarget), seconds, { server: trex });
-    rssMb = Math.max(rssMb, trex.rssMb());
+    if (trex.rssMb() > rssMb) {
+      rssMb = trex.rssMb();
+      heapMb = await heapSizeMb(metricsPort);
+    }
     const baseline: LoadResult | undefined = workload.baseline
       ? await measureLoad(workload.load(bareTarget), seconds, { server: bare })
       : undefined;
@@ -99,6 +104,7 @@ try {
     eventLatency,
     backlog,
     rssMb,
+    heapMb,
   };
   printReport(report);
   if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);
@@ -106,6 +112,13 @@ try {
   await Promise.allSettled(servers.map((server) => server.stop()));
   await database.drop();
   rmSync(scratch, { recursive: true, force: true });
+}
+
+// The V8 heap's size (nodejs_heap_size_total_bytes) as TRex's metrics server reports it.
+async function heapSizeMb(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const bytes = Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
+  return Math.round(bytes / 2 ** 20);
 }
 
 function profiling(server: string): string[] {

@@ -96,6 +96,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   // Request bodies are checked by the Kind framework (body.ts) and query strings by list-params.ts,
   // whose messages are the documented contract; route schemas document the API and shape responses.
   app.setValidatorCompiler(() => (value) => ({ value }));
+  // Responses are built by presenters exactly as the schemas document them (the contract tests check
+  // it), so they need no serializer compiled from the schemas: V8's JSON.stringify is faster (a list of
+  // 100: 0.69 -> 0.77 of the baseline), and nothing is compiled at start-up.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   if (deps.tracer) traceRequests(app, deps.tracer, isWatch);
 
   app.addHook('onRequest', async (request, reply) => {
