@@ -1,5 +1,5 @@
-// One workload driven by autocannon over real HTTP: a short warm-up whose figures are dropped, then
-// the measured run.
+// Workloads driven by autocannon over real HTTP: a short warm-up whose figures are dropped, then the
+// measured runs.
 import autocannon from 'autocannon';
 import type { ServerProcess } from './processes.ts';
 
@@ -13,24 +13,68 @@ export interface LoadResult {
 
 export type LoadOptions = Omit<autocannon.Options, 'duration'>;
 
-// With `server`, also the CPU time that process spent per request during the measured run.
-export async function measureLoad(
-  options: LoadOptions,
+export interface Side {
+  readonly options: LoadOptions;
+  readonly server?: Pick<ServerProcess, 'cpuSeconds'>; // whose CPU time per request is measured
+}
+
+interface Turn {
+  readonly requests: number;
+  readonly seconds: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly errors: number;
+  readonly cpuSeconds: number;
+}
+
+// Each side (TRex, then the baseline) warmed up, then measured in turns (`turns` runs each of
+// seconds / turns, alternating), so that a burst of load from elsewhere on a shared machine falls on
+// both rather than on one. Requests per second are over all of a side's turns; p50 and p99 are the
+// mean of its turns'.
+export async function measureInTurns(
+  sides: readonly Side[],
   seconds: number,
-  { warmUp = true, server }: { warmUp?: boolean; server?: Pick<ServerProcess, 'cpuSeconds'> } = {},
-): Promise<LoadResult> {
-  if (warmUp) await run({ ...options, duration: Math.min(2, seconds) });
-  const cpuBefore = server?.cpuSeconds() ?? 0;
-  const result = await run({ ...options, duration: seconds });
-  const cpu = server ? server.cpuSeconds() - cpuBefore : 0;
+  turns = 2,
+): Promise<LoadResult[]> {
+  for (const side of sides) await run({ ...side.options, duration: Math.min(2, seconds) });
+  const measured: Turn[][] = sides.map(() => []);
+  for (let turn = 0; turn < turns; turn++) {
+    for (const [index, side] of sides.entries()) {
+      measured[index]?.push(await measureTurn(side, seconds / turns));
+    }
+  }
+  return measured.map((sideTurns, index) => summary(sideTurns, sides[index]?.server !== undefined));
+}
+
+// One run with no warm-up (a steady rate for the event latency).
+export async function measureOnce(options: LoadOptions, seconds: number): Promise<LoadResult> {
+  return summary([await measureTurn({ options }, seconds)], false);
+}
+
+async function measureTurn(side: Side, seconds: number): Promise<Turn> {
+  const cpuBefore = side.server?.cpuSeconds() ?? 0;
+  const result = await run({ ...side.options, duration: seconds });
   return {
-    ...(server && result.requests.total > 0
-      ? { cpuUsPerRequest: Math.round((cpu * 1e6) / result.requests.total) }
-      : {}),
-    requestsPerSecond: Math.round(result.requests.total / result.duration),
+    requests: result.requests.total,
+    seconds: result.duration,
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     errors: result.errors + result.non2xx,
+    cpuSeconds: side.server ? side.server.cpuSeconds() - cpuBefore : 0,
+  };
+}
+
+function summary(turns: readonly Turn[], withCpu: boolean): LoadResult {
+  const sum = (pick: (turn: Turn) => number): number => turns.reduce((total, turn) => total + pick(turn), 0);
+  const requests = sum((turn) => turn.requests);
+  return {
+    requestsPerSecond: Math.round(requests / sum((turn) => turn.seconds)),
+    p50Ms: Math.round(sum((turn) => turn.p50Ms) / turns.length),
+    p99Ms: Math.round(sum((turn) => turn.p99Ms) / turns.length),
+    errors: sum((turn) => turn.errors),
+    ...(withCpu && requests > 0
+      ? { cpuUsPerRequest: Math.round((sum((turn) => turn.cpuSeconds) * 1e6) / requests) }
+      : {}),
   };
 }
 

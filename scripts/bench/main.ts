@@ -9,7 +9,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { benchCredentials } from './auth.ts';
 import { openBenchDatabase, seed, seededId, seededRows } from './database.ts';
-import { type LoadResult, measureLoad } from './load.ts';
+import { measureInTurns, measureOnce } from './load.ts';
 import { freePort, type ServerProcess, startServer } from './processes.ts';
 import { printReport, type Report } from './report.ts';
 import { steadyCreates, type Target, workloads } from './workloads.ts';
@@ -75,18 +75,18 @@ try {
   const eventLatency = only ? undefined : await measureEventLatency(trexTarget, seconds);
 
   const rows: Report['workloads'][number][] = [];
-  let rssMb = trex.rssMb();
   let heapMb = 0;
   for (const workload of workloads.filter(({ name }) => !only || name.includes(only))) {
     process.stderr.write(`bench: ${workload.name}\n`);
-    const measured = await measureLoad(workload.load(trexTarget), seconds, { server: trex });
-    if (trex.rssMb() > rssMb) {
-      rssMb = trex.rssMb();
-      heapMb = await heapSizeMb(metricsPort);
-    }
-    const baseline: LoadResult | undefined = workload.baseline
-      ? await measureLoad(workload.load(bareTarget), seconds, { server: bare })
-      : undefined;
+    const [measured, baseline] = await measureInTurns(
+      [
+        { options: workload.load(trexTarget), server: trex },
+        ...(workload.baseline ? [{ options: workload.load(bareTarget), server: bare }] : []),
+      ],
+      seconds,
+    );
+    if (!measured) throw new Error(`no figures for ${workload.name}`);
+    heapMb = Math.max(heapMb, await heapSizeMb(metricsPort));
     const { name, minimumRatio, maximumP99Ratio } = workload;
     rows.push({ name, trex: measured, baseline, minimumRatio, maximumP99Ratio });
   }
@@ -103,7 +103,7 @@ try {
     rawQueriesPerSecond,
     eventLatency,
     backlog,
-    rssMb,
+    rssMb: trex.peakRssMb(),
     heapMb,
   };
   printReport(report);
@@ -150,7 +150,7 @@ async function measureEventLatency(target: Target, duration: number): Promise<Re
     { started: Date },
   ];
   const perSecond = 100;
-  const load = await measureLoad(steadyCreates(target, perSecond), duration, { warmUp: false });
+  const load = await measureOnce(steadyCreates(target, perSecond), duration);
   const deadline = Date.now() + 60_000;
   for (;;) {
     const [row] = await database.query<{ waiting: number }>(

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 
 export interface ServerProcess {
   readonly pid: number;
-  rssMb(): number;
+  peakRssMb(): number; // the highest resident set size so far (VmHWM)
   cpuSeconds(): number; // user and system time used so far
   stop(): Promise<void>;
 }
@@ -36,7 +36,7 @@ export async function startServer(
   await waitForOutput(child, ready);
   return {
     pid: child.pid ?? 0,
-    rssMb: () => residentMb(child.pid ?? 0),
+    peakRssMb: () => peakResidentMb(child.pid ?? 0),
     cpuSeconds: () => cpuSeconds(child.pid ?? 0),
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -65,9 +65,9 @@ function waitForOutput(child: ChildProcess, ready: RegExp): Promise<void> {
   });
 }
 
-function residentMb(pid: number): number {
+function peakResidentMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kilobytes = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  const kilobytes = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return Math.round(kilobytes / 1024);
 }
 

@@ -22,8 +22,8 @@ export interface Report {
     readonly p99Ms: number;
   };
   readonly backlog?: { readonly waitingAfterLoad: number; readonly handledPerSecond: number };
-  readonly rssMb: number; // the highest seen after a workload
-  readonly heapMb: number; // the V8 heap's size then
+  readonly rssMb: number; // TRex's peak resident set size
+  readonly heapMb: number; // the largest size of its V8 heap seen after a workload
 }
 
 export function ratio(trex: LoadResult, baseline: LoadResult | undefined): number | undefined {
@@ -88,7 +88,7 @@ export function printReport(report: Report): void {
           `event backlog after the write workloads: ${report.backlog.waitingAfterLoad} waiting, handled at ${report.backlog.handledPerSecond}/s once the load stops`,
         ]
       : []),
-    `TRex RSS under load: ${report.rssMb} MB, of which V8 heap ${report.heapMb} MB (target < 150 MB: ${report.rssMb < 150 ? 'met' : 'MISSED'})`,
+    `TRex peak RSS: ${report.rssMb} MB; V8 heap up to ${report.heapMb} MB (target < 150 MB: ${report.rssMb < 150 ? 'met' : 'MISSED'})`,
   ];
   process.stdout.write(`${output.join('\n')}\n`);
 }
