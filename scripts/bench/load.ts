@@ -46,11 +46,6 @@ export async function measureInTurns(
   return measured.map((sideTurns, index) => summary(sideTurns, sides[index]?.server !== undefined));
 }
 
-// One run with no warm-up (a steady rate for the event latency).
-export async function measureOnce(options: LoadOptions, seconds: number): Promise<LoadResult> {
-  return summary([await measureTurn({ options }, seconds)], false);
-}
-
 async function measureTurn(side: Side, seconds: number): Promise<Turn> {
   const cpuBefore = side.server?.cpuSeconds() ?? 0;
   const result = await run({ ...side.options, duration: seconds });

@@ -9,16 +9,16 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { benchCredentials } from './auth.ts';
 import { openBenchDatabase, seed, seededId, seededRows } from './database.ts';
-import { measureInTurns, measureOnce } from './load.ts';
+import { measureInTurns } from './load.ts';
 import { freePort, type ServerProcess, startServer } from './processes.ts';
 import { printReport, type Report } from './report.ts';
-import { steadyCreates, type Target, workloads } from './workloads.ts';
+import { paceCreates, type Target, workloads } from './workloads.ts';
 
 const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     out: { type: 'string' },
-    // Only the workloads whose name contains this (the event measurements are then left out).
+    // Only the workloads whose name contains this ('event latency' is one; the backlog is then left out).
     only: { type: 'string' },
     // Each server writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) when it stops:
     // TRex under DIR/trex, the baseline under DIR/bare.
@@ -71,12 +71,13 @@ try {
 
   // First, while no backlog of events from the write workloads is waiting ahead of these.
   const only = values.only;
-  if (!only) process.stderr.write('bench: event latency\n');
-  const eventLatency = only ? undefined : await measureEventLatency(trexTarget, seconds);
+  const picked = (name: string): boolean => !only || name.includes(only);
+  if (picked('event latency')) process.stderr.write('bench: event latency\n');
+  const eventLatency = picked('event latency') ? await measureEventLatency(trexTarget, seconds) : undefined;
 
   const rows: Report['workloads'][number][] = [];
   let heapMb = 0;
-  for (const workload of workloads.filter(({ name }) => !only || name.includes(only))) {
+  for (const workload of workloads.filter(({ name }) => picked(name))) {
     process.stderr.write(`bench: ${workload.name}\n`);
     const [measured, baseline] = await measureInTurns(
       [
@@ -145,21 +146,17 @@ async function rawQueryRate(url: string, duration: number): Promise<number> {
 
 // Creates at 100 per second; then, once their events are handled, the time from each event's
 // creation to its handling, as the events table records them.
+// After two seconds of the same, whose events are left out: the first creates of a fresh process
+// open its pool's connections and compile its code.
 async function measureEventLatency(target: Target, duration: number): Promise<Report['eventLatency']> {
+  const perSecond = 100;
+  await paceCreates(target, perSecond, Math.min(2, duration));
+  await allHandled(new Date(0));
   const [{ started }] = (await database.query<{ started: Date }>('select now() as started')) as [
     { started: Date },
   ];
-  const perSecond = 100;
-  const load = await measureOnce(steadyCreates(target, perSecond), duration);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const [row] = await database.query<{ waiting: number }>(
-      `select count(*)::int as waiting from events where created_at >= $1 and reconciled_date is null`,
-      [started],
-    );
-    if (row?.waiting === 0 || Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const createErrors = await paceCreates(target, perSecond, duration);
+  await allHandled(started);
   const [latency] = await database.query<{ p50: number; p99: number; events: number; unhandled: number }>(
     `select
        percentile_cont(0.5) within group (order by extract(epoch from reconciled_date - created_at) * 1000) as p50,
@@ -170,12 +167,25 @@ async function measureEventLatency(target: Target, duration: number): Promise<Re
   );
   return {
     perSecond,
-    createErrors: load.errors,
+    createErrors,
     events: latency?.events ?? 0,
     unhandled: latency?.unhandled ?? 0,
     p50Ms: Math.round(latency?.p50 ?? 0),
     p99Ms: Math.round(latency?.p99 ?? 0),
   };
+}
+
+// Waits (a minute at most) until every event written since `since` is handled.
+async function allHandled(since: Date): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const [row] = await database.query<{ waiting: number }>(
+      `select count(*)::int as waiting from events where created_at >= $1 and reconciled_date is null`,
+      [since],
+    );
+    if (row?.waiting === 0 || Date.now() > deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 // The events the write workloads left unhandled, and how fast the controllers handle them with no

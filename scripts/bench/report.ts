@@ -88,7 +88,7 @@ export function printReport(report: Report): void {
           `event backlog after the write workloads: ${report.backlog.waitingAfterLoad} waiting, handled at ${report.backlog.handledPerSecond}/s once the load stops`,
         ]
       : []),
-    `TRex peak RSS: ${report.rssMb} MB; V8 heap up to ${report.heapMb} MB (target < 150 MB: ${report.rssMb < 150 ? 'met' : 'MISSED'})`,
+    `TRex peak RSS: ${report.rssMb} MB${report.heapMb > 0 ? `; V8 heap up to ${report.heapMb} MB` : ''} (target < 150 MB: ${report.rssMb < 150 ? 'met' : 'MISSED'})`,
   ];
   process.stdout.write(`${output.join('\n')}\n`);
 }
