@@ -30,6 +30,7 @@ export async function connectDatabase(
     acquireTimeoutMs: config.db.acquireTimeoutMs,
     queryTimeoutMs: config.db.queryTimeoutMs,
     debug: config.db.debug,
+    preparedStatements: config.db.preparedStatements,
   };
   if (embedded) {
     // Migrations may take long: they run without the query timeout, on connections of their own.

@@ -53,6 +53,7 @@ export function createEventsSide(
       acquireTimeoutMs: config.db.acquireTimeoutMs,
       queryTimeoutMs: config.db.queryTimeoutMs,
       debug: config.db.debug,
+      preparedStatements: config.db.preparedStatements,
     },
     logger,
   );

@@ -33,6 +33,7 @@ export function createWebhookDeliveries(
       acquireTimeoutMs: config.db.acquireTimeoutMs,
       queryTimeoutMs: config.db.queryTimeoutMs,
       debug: config.db.debug,
+      preparedStatements: config.db.preparedStatements,
     },
     logger,
   );

@@ -27,6 +27,7 @@ export interface Config {
     readonly acquireTimeoutMs: number;
     readonly queryTimeoutMs: number; // 0 for `trex migrate`: migrations may take long
     readonly debug: boolean;
+    readonly preparedStatements: boolean;
   };
   readonly api: {
     readonly address: Address;
@@ -118,6 +119,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       acquireTimeoutMs: duration('dbAcquireTimeout'),
       queryTimeoutMs: command === 'serve' ? duration('dbQueryTimeout') : 0,
       debug: bool('enableDbDebug', false),
+      preparedStatements: bool('dbPreparedStatements', true),
     },
     api: {
       address: parseHostPort(options.apiServerBindaddress.flag, text('apiServerBindaddress')),

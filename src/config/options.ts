@@ -81,6 +81,13 @@ export const options = {
     default: 50,
     help: 'Maximum open database connections for this process',
   },
+  dbPreparedStatements: {
+    flag: 'db-prepared-statements',
+    type: 'boolean',
+    commands: both,
+    default: true,
+    help: 'Prepare each statement once per connection (off behind a pooler in transaction mode that cannot keep them)',
+  },
   dbAcquireTimeout: {
     flag: 'db-acquire-timeout',
     type: 'duration',

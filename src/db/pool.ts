@@ -13,6 +13,8 @@ export interface PoolSettings {
   // later still, for a server that stopped answering altogether (a frozen host, a partition).
   readonly queryTimeoutMs?: number;
   readonly debug: boolean;
+  // Each statement with parameters prepared once per connection (db/prepared-statements.ts); the default.
+  readonly preparedStatements?: boolean;
 }
 
 export interface DatabaseHandle {
@@ -25,7 +27,7 @@ export interface DatabaseHandle {
 // With `querySpan` (tracing on), every statement runs in a span; without it, nothing is wrapped.
 export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?: QuerySpan): DatabaseHandle {
   const pool = new pg.Pool({
-    Client: PreparingClient,
+    Client: settings.preparedStatements === false ? pg.Client : PreparingClient,
     connectionString: settings.url,
     max: settings.maxConnections,
     // A request waiting longer than this for a connection fails with 503 instead of hanging.

@@ -59,6 +59,27 @@ describe('prepared statements', () => {
     expect(retried).toEqual({ id: 1, name: 'one', legs: 4, tail: 'long' });
   });
 
+  it('prepares nothing with --db-prepared-statements=false (a pooler in transaction mode)', async () => {
+    const unprepared = openDatabase(
+      {
+        url: database.url,
+        maxConnections: 1,
+        acquireTimeoutMs: 5_000,
+        debug: false,
+        preparedStatements: false,
+      },
+      pino({ level: 'silent' }),
+    );
+    try {
+      const { rows } = await sql`select name from things where id = ${2}`.execute(unprepared.db);
+      expect(rows).toEqual([{ name: 'two' }]);
+      const prepared = await sql`select name from pg_prepared_statements`.execute(unprepared.db);
+      expect(prepared.rows).toEqual([]);
+    } finally {
+      await unprepared.close();
+    }
+  });
+
   it('names at most a thousand distinct statements; the rest run unnamed and still answer', async () => {
     for (let n = 0; n < 1_010; n++) {
       const { rows } = await sql<{ n: number }>`select ${n}::int + ${sql.raw(String(n))} as n`.execute(
