@@ -102,10 +102,15 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   if (deps.tracer) traceRequests(app, deps.tracer, isWatch);
 
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header(operationIdHeader, request.id);
+  // Hooks of every request take `done` rather than returning a promise: one promise fewer each.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(operationIdHeader, request.id).headers(securityHeaders);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => observe(deps, request, reply));
+  app.addHook('onResponse', (request, reply, done) => {
+    observe(deps, request, reply);
+    done();
+  });
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler(async (request) => {
     throw notFound(`The requested resource '${request.url.split('?')[0]}' doesn't exist`);
@@ -122,12 +127,9 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     closing = true;
     deps.watch.closeAll();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
-  });
-  app.addHook('onRequest', async (_request, reply) => {
-    reply.headers(securityHeaders);
+    done(null, payload);
   });
   app.decorateRequest('account', undefined);
   // The audit context of the handler: set after authentication and body parsing (a context entered
