@@ -85,7 +85,8 @@ export class KindService {
       if (!this.changes(current, changes)) return { row: current, written: false };
       await this.checkReferences(trx, changes);
       await this.rules?.check({ ...current, ...changes }, Object.keys(changes));
-      const row = await this.dao.update(trx, id, { ...changes, updated_at: event.at }, event);
+      const timed = this.timedNow(event);
+      const row = await this.dao.update(trx, id, { ...changes, updated_at: timed.at }, timed);
       return { row, written: true };
     });
   }
@@ -93,7 +94,7 @@ export class KindService {
   async delete(id: string, condition: Condition = {}): Promise<void> {
     await this.write('Delete', async (trx, event) => {
       await this.lockedCurrent(trx, id, condition);
-      const row = (await this.dao.softDelete(trx, id, event)) ?? this.notFound(id);
+      const row = (await this.dao.softDelete(trx, id, this.timedNow(event))) ?? this.notFound(id);
       // After the row is marked deleted (so its lock is held): a reference written concurrently has
       // either committed and is counted here, or waits on that lock and then finds the row gone.
       await this.refuseIfReferenced(trx, id);
@@ -142,6 +143,12 @@ export class KindService {
     const { row, written } = await change(event);
     if (written) this.deps.notify(event.id);
     return row;
+  }
+
+  // The event timed now, once the row's lock is held: then updated_at and event times follow the order
+  // in which writers got the lock, not the order in which they asked for it.
+  private timedNow(event: ChangeEvent): ChangeEvent {
+    return { ...event, at: this.deps.clock() };
   }
 
   private writesReference(values: FieldValues): boolean {
