@@ -144,10 +144,9 @@ async function rawQueryRate(url: string, duration: number): Promise<number> {
   return Math.round(queries / duration);
 }
 
-// Creates at 100 per second; then, once their events are handled, the time from each event's
-// creation to its handling, as the events table records them.
-// After two seconds of the same, whose events are left out: the first creates of a fresh process
-// open its pool's connections and compile its code.
+// Creates paced at 100 per second; then, once their events are handled, the time from each event's
+// creation to its handling, as the events table records them. Two seconds of the same go first, their
+// events left out: the first creates of a fresh process open its pool's connections and compile its code.
 async function measureEventLatency(target: Target, duration: number): Promise<Report['eventLatency']> {
   const perSecond = 100;
   await paceCreates(target, perSecond, Math.min(2, duration));
