@@ -24,14 +24,7 @@ export async function connectDatabase(
       ? await startEmbeddedPostgres(config.database.dir, logger, step)
       : undefined;
   const url = config.database.kind === 'url' ? config.database.url : (embedded?.url ?? '');
-  const settings = {
-    url,
-    maxConnections: config.db.maxConnections,
-    acquireTimeoutMs: config.db.acquireTimeoutMs,
-    queryTimeoutMs: config.db.queryTimeoutMs,
-    debug: config.db.debug,
-    preparedStatements: config.db.preparedStatements,
-  };
+  const settings = { ...config.db, url };
   if (embedded) {
     // Migrations may take long: they run without the query timeout, on connections of their own.
     const migrator = openDatabase({ ...settings, maxConnections: 1, queryTimeoutMs: 0 }, logger);

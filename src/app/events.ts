@@ -47,14 +47,7 @@ export function createEventsSide(
   const listener = new Listener(database.url, 'events', logger);
   // The manager's own connections: its workers never wait behind requests, nor requests behind them.
   const workerPool = openDatabase(
-    {
-      url: database.url,
-      maxConnections: config.events.concurrency,
-      acquireTimeoutMs: config.db.acquireTimeoutMs,
-      queryTimeoutMs: config.db.queryTimeoutMs,
-      debug: config.db.debug,
-      preparedStatements: config.db.preparedStatements,
-    },
+    { ...config.db, url: database.url, maxConnections: config.events.concurrency },
     logger,
   );
   const manager = new ControllerManager({

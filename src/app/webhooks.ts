@@ -26,15 +26,9 @@ export function createWebhookDeliveries(
   newId: () => string,
   logger: Logger,
 ): WebhookDeliveries {
+  // A worker each, and one for retry timing.
   const pool = openDatabase(
-    {
-      url: database.url,
-      maxConnections: config.webhooks.concurrency + 1, // a worker each, and one for retry timing
-      acquireTimeoutMs: config.db.acquireTimeoutMs,
-      queryTimeoutMs: config.db.queryTimeoutMs,
-      debug: config.db.debug,
-      preparedStatements: config.db.preparedStatements,
-    },
+    { ...config.db, url: database.url, maxConnections: config.webhooks.concurrency + 1 },
     logger,
   );
   const dispatcher = new DeliveryDispatcher({
