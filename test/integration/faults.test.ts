@@ -537,9 +537,11 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     expect(
       (await database.query('select 1 from pg_stat_activity where usename = $1', [role.name])).length,
     ).toBeGreaterThan(0);
+    const gates = await handlerGates(database, role.name);
 
-    // 300 creates, 8 at a time, through A; once A has taken some of their events, it is frozen mid-work
-    // (SIGSTOP, so what it holds can be read), then killed with SIGKILL. The rest go through B.
+    // 300 creates, 8 at a time, through A. B's and C's handlers wait until A holds unfinished events;
+    // A's never finish. Once 100 creates have gone through A, it is frozen (SIGSTOP, so what it holds can
+    // be read) and killed with SIGKILL. The rest go through B.
     const total = 300;
     let target = a.apiUrl;
     let issued = 0;
@@ -572,26 +574,19 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     };
     const writers = Promise.all(Array.from({ length: 8 }, writer));
 
-    let held: string[] = [];
-    let orphaned: string[] = [];
-    let killedAt = 0;
-    for (let tries = 0; ; tries++) {
-      if (createdThroughA >= 100 && (await claimsHeldBy(database.query, role.name)).length > 0) {
-        process.kill(a.trex.pid, 'SIGSTOP');
-        held = await claimsHeldBy(database.query, role.name);
-        orphaned = await unreconciledOf(database.query, held);
-        if (orphaned.length > 0) {
-          process.kill(a.trex.pid, 'SIGKILL');
-          killedAt = Date.now();
-          target = b.apiUrl;
-          break;
-        }
-        process.kill(a.trex.pid, 'SIGCONT'); // it had just finished them: try again
-      }
-      if (issued >= total || tries > 5000) break;
-      await sleep(5);
-    }
-    expect(killedAt, 'A was caught holding unfinished events before the creates ran out').toBeGreaterThan(0);
+    const unfinishedHeldByA = async (): Promise<string[]> =>
+      await unreconciledOf(database.query, await claimsHeldBy(database.query, role.name));
+    await waitFor(async () => (await unfinishedHeldByA()).length > 0, 'A holds unfinished events', 20_000);
+    await gates.openForOthers();
+    await waitFor(async () => createdThroughA >= 100, '100 creates through A', 20_000, 5);
+    expect(issued, 'the kill comes before the creates run out').toBeLessThan(total);
+    process.kill(a.trex.pid, 'SIGSTOP');
+    const orphaned = await unfinishedHeldByA();
+    process.kill(a.trex.pid, 'SIGKILL');
+    const killedAt = Date.now();
+    target = b.apiUrl;
+    await gates.openForRole();
+    expect(orphaned.length).toBeGreaterThan(0);
     expect(await a.trex.exited).toEqual({ code: null, signal: 'SIGKILL' });
     await writers;
 
@@ -671,6 +666,45 @@ async function roleOf(database: TestDatabase): Promise<{ name: string; url: stri
   url.username = name;
   url.password = password;
   return { name, url: url.toString() };
+}
+
+// Two gates inside every replica's handlers, both closed at first: the webhook fan-out's first insert
+// waits on a table the test holds locked, with the event's claim held and the event unreconciled;
+// sessions of `role` wait at one gate, every other session at the other. Handlers otherwise finish
+// within milliseconds, and the replica serving the requests is the slowest to claim, so it is seldom
+// caught mid-event; gated, every event it claims stays in its hands until the test opens its gate.
+// Opened after a kill, the orphaned backends run on, find their client gone and roll the fan-out back,
+// so each event the killed replica held is left wholly to the others.
+async function handlerGates(
+  database: TestDatabase,
+  role: string,
+): Promise<{ openForRole(): Promise<void>; openForOthers(): Promise<void> }> {
+  await database.query('create table gate_of_role (); create table gate_of_others ()');
+  await database.query(`grant select on gate_of_role to ${role}`);
+  await database.query(`
+    create function wait_at_handler_gate() returns trigger language plpgsql as $$
+    begin
+      if current_user = '${role}' then perform from gate_of_role; else perform from gate_of_others; end if;
+      return new;
+    end $$`);
+  await database.query(`
+    create trigger wait_at_handler_gate before insert on webhook_fanouts
+      for each row execute function wait_at_handler_gate()`);
+  const closedGate = async (table: string): Promise<() => Promise<void>> => {
+    const holder = await connectClient(database.url, `trex-test-${table}`);
+    await holder.query('begin');
+    await holder.query(`lock table ${table} in access exclusive mode`);
+    let opened = false;
+    const open = async (): Promise<void> => {
+      if (opened) return;
+      opened = true;
+      await holder.query('commit');
+      await holder.end();
+    };
+    cleanups.push(open);
+    return open;
+  };
+  return { openForRole: await closedGate('gate_of_role'), openForOthers: await closedGate('gate_of_others') };
 }
 
 // The ids of the events whose claims (session advisory locks) sessions of `role` hold.
