@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import KSUID from 'ksuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedRequest, type Receiver, startReceiver } from '../support/receiver.ts';
 import { startTestService, type TestService } from '../support/service.ts';
@@ -388,6 +389,44 @@ describe('webhook deliveries', () => {
       await disable(webhook);
     }
   });
+
+  it("a resource's event that keeps failing, fanned out when no webhook was there, holds back no later delivery", async () => {
+    // No enabled webhook at all when the first event is handled: it takes the fan-out's shortest path.
+    await service.database.query('update webhooks set enabled = false where enabled');
+    const sourceId = `gone-${newTag()}`; // no such dinosaur: every handling of its events fails, and retries
+    const insertEvent = async (eventType: string): Promise<string> => {
+      const id = KSUID.randomSync().string;
+      await service.database.query(
+        `insert into events (id, source, source_id, event_type, created_at, updated_at)
+         values ($1, 'Dinosaurs', $2, $3, now(), now())`,
+        [id, sourceId, eventType],
+      );
+      await service.database.query(`select pg_notify('events', $1)`, [id]);
+      return id;
+    };
+    const first = await insertEvent('Create');
+    const attemptsOf = async (id: string): Promise<number> =>
+      (await service.database.query('select attempts from events where id = $1', [id]))[0]?.attempts ?? 0;
+    const deadline = Date.now() + 20_000;
+    while ((await attemptsOf(first)) === 0) {
+      if (Date.now() > deadline) throw new Error('the first event was never handled');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // A webhook created after it gets the resource's next event at once, not once the first one has
+    // used up its attempts: the first counts as fanned out.
+    const webhook = await createWebhook(newTag(), { search: null });
+    const second = await insertEvent('Update');
+    const [delivery] = await waitForDeliveries(
+      webhook,
+      (deliveries) => deliveries[0]?.status === 'delivered',
+      'the second event is delivered',
+    );
+    expect(delivery.event_id).toBe(second);
+    expect(
+      await service.database.query('select reconciled_date, failed_at from events where id = $1', [first]),
+    ).toEqual([{ reconciled_date: null, failed_at: null }]); // still being retried
+    await disable(webhook);
+  }, 30_000);
 
   it('a disabled webhook gets nothing, and a deleted one neither', async () => {
     const tag = newTag();

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import type { EventRecord } from '../../events/controllers.ts';
 import type { CompiledSearch } from '../../search/compiler.ts';
@@ -16,6 +16,7 @@ interface EventRow extends PayloadEvent {
 
 // The controller-manager handler for every event: one delivery per enabled webhook whose filter the
 // event passes, with the payload fixed now, in one transaction that also marks the event fanned out.
+// Most events have no webhook to go to, and for them one statement marks the event and is done.
 // Running it again for the same event (a retry, another replica after a crash) adds nothing.
 export function fanOut(
   db: Db,
@@ -23,8 +24,15 @@ export function fanOut(
   newId: () => string,
 ): (event: EventRecord) => Promise<number> {
   const byEventSource = new Map(kinds.map((kind) => [kind.eventSource, kind]));
-  return async (record) =>
-    await db.transaction().execute(async (trx) => {
+  return async (record) => {
+    const { rows: markedWithoutWebhooks } = await sql`
+      insert into webhook_fanouts (event_id)
+        select e.id from events e
+        where e.id = ${record.id}
+          and not exists (select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)})
+      on conflict do nothing returning event_id`.execute(db);
+    if (markedWithoutWebhooks.length > 0) return 0;
+    return await db.transaction().execute(async (trx) => {
       const { rows: marked } = await sql`
         insert into webhook_fanouts (event_id) values (${record.id}) on conflict do nothing
         returning event_id`.execute(trx);
@@ -35,13 +43,9 @@ export function fanOut(
       const event = events[0];
       if (!event) return 0;
       const kind = byEventSource.get(event.source);
-      // A webhook receives the events written after its own Create event, not older ones fanned out
-      // late, nor its own creation.
       const { rows: webhooks } = await sql<Record<string, unknown> & { id: string }>`
         select w.id, w.sources, w.event_types, w.search from webhooks w
-        where w.deleted_at is null and w.enabled
-          and (select min(c.seq) from events c
-               where c.source = ${webhookKind.eventSource} and c.source_id = w.id) < ${event.seq}::bigint
+        where ${subscribedBefore(sql`${event.seq}::bigint`)}
         order by w.id`.execute(trx);
       const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
       const payload = deliveryPayload(
@@ -67,6 +71,16 @@ export function fanOut(
       }
       return made;
     });
+  };
+}
+
+// The webhooks that an event at `seq` goes to, before their filters: live and enabled, and created
+// before the event. A webhook receives the events written after its own Create event, not older ones
+// fanned out late, nor its own creation.
+function subscribedBefore(seq: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`w.deleted_at is null and w.enabled
+    and (select min(c.seq) from events c where c.source = ${webhookKind.eventSource} and c.source_id = w.id)
+      < ${seq}`;
 }
 
 // The resource as the event's change left it (events keep a copy), typed by its table's columns.
