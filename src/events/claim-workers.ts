@@ -19,20 +19,29 @@ export interface ClaimWorkerSettings {
   readonly failureMessage: string; // logged when a worker's connection fails
 }
 
-// How many due items a worker lists at a time; the workers of all replicas race over them.
+// How many due items are listed at a time; the workers of all replicas race over them.
 const candidatesPerLook = 20;
 
-// Workers, up to a concurrency limit, that drain a claim queue. Items other workers hold are skipped,
-// so a free worker is never stuck behind a page of busy ones; after working any, a worker starts again
-// from the oldest. A wake while they run makes them look once more before they stop, so no wake-up is
-// lost between a worker's last look and its exit. When the queue is drained, they wake again when the
-// earliest retry falls due.
-export class ClaimWorkers<Candidate> {
+// Workers, up to a concurrency limit, that drain a claim queue. They share one listing of due items and
+// each of its items goes to one worker, so the workers of a process never race each other for an item
+// (a lost race costs a round trip), only those of other replicas. Items other replicas hold are
+// skipped, so a free worker is never stuck behind a page of busy ones. A wake while they run makes them
+// look once more before they stop, so no wake-up is lost between the last look and the exit. When the
+// queue is drained, they wake again when the earliest retry falls due.
+export class ClaimWorkers<Candidate extends { readonly id: string }> {
   private running = 0;
   private wakeRequested = false;
   private stopped = false;
   private readonly workers = new Set<Promise<void>>();
   private retryTimer: NodeJS.Timeout | undefined;
+  // The current listing: its items not yet handed to a worker, its last item, whether it was full, and
+  // whether any of its items was worked.
+  private listed: Candidate[] = [];
+  private lastListed: Candidate | undefined;
+  private lastListingFull = false;
+  private workedSinceListing = false;
+  private listing: Promise<void> | undefined; // the listing under way, which the other workers wait for
+  private readonly inHand = new Set<string>(); // ids being taken by this process's workers
 
   constructor(
     private readonly queue: ClaimQueue<Candidate>,
@@ -63,24 +72,52 @@ export class ClaimWorkers<Candidate> {
   private async drain(): Promise<void> {
     try {
       await this.settings.db.connection().execute(async (connection) => {
-        let after: Candidate | undefined;
-        while (!this.stopped) {
-          if (!after) this.wakeRequested = false;
-          const candidates = await this.queue.due(connection, candidatesPerLook, after);
-          let worked = false;
-          for (const candidate of candidates) {
-            if (this.stopped) break;
-            if (await this.queue.take(connection, candidate)) worked = true;
+        for (;;) {
+          const candidate = await this.next(connection);
+          if (!candidate) return;
+          this.inHand.add(candidate.id);
+          try {
+            if (await this.queue.take(connection, candidate)) this.workedSinceListing = true;
+          } finally {
+            this.inHand.delete(candidate.id);
           }
-          if (worked) after = undefined;
-          else if (candidates.length === candidatesPerLook) after = candidates.at(-1);
-          else if (this.wakeRequested) after = undefined;
-          else return;
         }
       });
     } catch (error) {
       this.settings.logger.warn({ err: error }, this.settings.failureMessage);
     }
+  }
+
+  // The next item for a worker, listing more when the listing is used up; undefined when the drain is
+  // over. Items another worker here has in hand (listed again while it works on them) are passed over.
+  private async next(connection: Db): Promise<Candidate | undefined> {
+    while (!this.stopped) {
+      const candidate = this.listed.shift();
+      if (candidate) {
+        if (!this.inHand.has(candidate.id)) return candidate;
+        continue;
+      }
+      this.listing ??= this.listMore(connection).finally(() => {
+        this.listing = undefined;
+      });
+      await this.listing;
+      if (this.listed.length === 0) return undefined;
+    }
+    return undefined;
+  }
+
+  // After any item of the last listing was worked, lists again from the oldest; past a full listing of
+  // items others hold, pages forward; after a wake, looks once more from the oldest; else lists nothing.
+  private async listMore(connection: Db): Promise<void> {
+    const pageForward = !this.workedSinceListing && this.lastListingFull;
+    if (!this.workedSinceListing && !pageForward && !this.wakeRequested) return;
+    const after = pageForward ? this.lastListed : undefined;
+    if (!after) this.wakeRequested = false;
+    this.workedSinceListing = false;
+    const candidates = await this.queue.due(connection, candidatesPerLook, after);
+    this.lastListingFull = candidates.length === candidatesPerLook;
+    this.lastListed = candidates.at(-1);
+    this.listed = candidates;
   }
 
   private async scheduleRetry(): Promise<void> {
