@@ -45,7 +45,9 @@ export function createEventsSide(
     if (plugin.controllers) registry.add(plugin.kind.eventSource, plugin.controllers(service, logger));
   }
   const listener = new Listener(database.url, 'events', logger);
-  // The manager's own connections: its workers never wait behind requests, nor requests behind them.
+  // The manager's own connections, one pinned per worker for its claims (session locks), re-reads and
+  // marks, so claiming never waits behind requests. The handlers (a Kind's controllers, the fan-out) use
+  // the main pool: at most one connection per worker, alongside requests.
   const workerPool = openDatabase(
     { ...config.db, url: database.url, maxConnections: config.events.concurrency },
     logger,

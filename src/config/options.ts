@@ -79,7 +79,7 @@ export const options = {
     type: 'int',
     commands: both,
     default: 50,
-    help: 'Maximum open database connections for this process',
+    help: 'Size of the main connection pool (requests, watch streams, event handlers); `trex serve` opens up to this + --event-concurrency + --webhook-concurrency + 2 connections in all',
   },
   dbPreparedStatements: {
     flag: 'db-prepared-statements',
@@ -273,7 +273,7 @@ export const options = {
     type: 'int',
     commands: serve,
     default: 4,
-    help: 'Events this process handles at once',
+    help: 'Events this process handles at once, each worker on a connection of its own (beside the main pool)',
   },
   eventMaxAttempts: {
     flag: 'event-max-attempts',
@@ -317,7 +317,7 @@ export const options = {
     type: 'int',
     commands: serve,
     default: 4,
-    help: 'Webhook deliveries this process sends at once (one receiver gets at most half of them)',
+    help: 'Webhook deliveries this process sends at once (on this many connections of their own, plus one); one webhook may take at most half of them, so two hung receivers can hold them all',
   },
   webhookMaxAttempts: {
     flag: 'webhook-max-attempts',

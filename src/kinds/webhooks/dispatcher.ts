@@ -42,8 +42,9 @@ export interface DispatcherDependencies {
 
 // Sends due deliveries with bounded concurrency, in every `trex serve` process, claiming each with a
 // non-blocking advisory lock as the controller manager claims events, so replicas never send one twice
-// in the normal case. One receiver may hold at most half of this process's workers: a receiver that
-// hangs costs its own deliveries a timeout each, and everyone else keeps being served.
+// in the normal case. One webhook may hold at most half of this process's workers (at least one): a
+// receiver that hangs costs its own deliveries a timeout each and leaves the other half to everyone else,
+// but two hung webhooks can hold every worker (docs/webhooks.md says how far this isolates).
 export class DeliveryDispatcher {
   private readonly workers: ClaimWorkers<DueDelivery>;
   private readonly inFlight = new Map<string, number>(); // per webhook, in this process
