@@ -114,7 +114,7 @@ export const options = {
     type: 'string',
     commands: both,
     default: '.trex/postgres',
-    help: 'Data directory of the embedded PostgreSQL started when no database is configured (development only)',
+    help: 'Data directory of the embedded PostgreSQL started when no database is configured (never in production)',
   },
 
   // API server
@@ -123,7 +123,7 @@ export const options = {
     type: 'string',
     commands: serve,
     default: 'localhost:8000',
-    help: 'API server bind address (host:port)',
+    help: 'API server bind address (host:port; an empty host, as in :8000, means every IPv4 interface)',
   },
   apiServerHostname: {
     flag: 'api-server-hostname',
