@@ -31,9 +31,13 @@ export async function connectDatabase(
     try {
       const { applied } = await migrateToLatest(migrator.db, migrations);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-    } finally {
+    } catch (error) {
+      // The command fails; the database it started must not outlive it.
       await migrator.close();
+      await embedded.stop();
+      throw error;
     }
+    await migrator.close();
   }
   const handle = openDatabase(settings, logger, querySpan);
   return {

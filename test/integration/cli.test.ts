@@ -1,11 +1,13 @@
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/app/plugins.ts';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
+import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import {
   bindFlags,
   cleanEnvironment,
@@ -110,7 +112,7 @@ function connectionRefused(url: string): Promise<boolean> {
 }
 
 describe('trex serve with no database configured (development)', () => {
-  it('starts an embedded PostgreSQL under .trex/postgres, serves with JWT off, and exits 0 on SIGTERM', async () => {
+  it('starts an embedded PostgreSQL under .trex/postgres, serves with JWT off, exits 0 on SIGTERM; a serve or migrate that fails exits 1 and stops it', async () => {
     const cwd = temporaryDirectory();
     const dataDirectory = join(cwd, '.trex', 'postgres');
     // Cleanups run last-registered first: this one runs after the process is killed and before the
@@ -150,8 +152,42 @@ describe('trex serve with no database configured (development)', () => {
     expect(exit, trex.stderr()).toEqual({ code: 0, signal: null });
     // The embedded server stops with the service rather than outliving it.
     await waitFor(() => postmasterPid(dataDirectory) === undefined, 'PostgreSQL stopped', 10_000);
+
+    // A command that fails on the embedded database exits 1, and stops the server it started. The
+    // library behind it once exited with its own code; these prove the commands keep theirs.
+    const taken = createServer().listen(Number(new URL(apiUrl).port), '127.0.0.1');
+    cleanups.push(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const cannotServe = await runTrex(['serve', ...args], {
+      cwd,
+      env: cleanEnvironment(),
+      timeoutMs: 30_000,
+    });
+    expect(cannotServe.code, cannotServe.stderr).toBe(1);
+    expect(lines(cannotServe.stderr)).toEqual([expect.stringMatching(/^trex: .*address already in use/)]);
+    expect(postmasterPid(dataDirectory)).toBeUndefined();
+
+    await recordUnknownMigration(dataDirectory);
+    const cannotMigrate = await runTrex(['migrate'], { cwd, env: cleanEnvironment(), timeoutMs: 30_000 });
+    expect(cannotMigrate.code, cannotMigrate.stderr).toBe(1);
+    expect(lines(cannotMigrate.stderr)).toEqual([expect.stringMatching(/^trex: .*202001010000_unknown/)]);
+    expect(postmasterPid(dataDirectory)).toBeUndefined();
   }, 120_000);
 });
+
+// Records a migration the code does not have, so the next `trex migrate` on that database fails.
+async function recordUnknownMigration(dataDirectory: string): Promise<void> {
+  const embedded = await startEmbeddedPostgres(dataDirectory, pino({ level: 'warn' }));
+  try {
+    const client = new pg.Client(embedded.url);
+    await client.connect();
+    await client.query(
+      `insert into schema_migrations (name, timestamp) values ('202001010000_unknown', now()::text)`,
+    );
+    await client.end();
+  } finally {
+    await embedded.stop();
+  }
+}
 
 describe('trex serve shutting down with a request in flight', () => {
   it('finishes the in-flight PATCH, stops accepting, and exits 0', async () => {
