@@ -107,7 +107,7 @@ export const options = {
     type: 'boolean',
     commands: both,
     default: false,
-    help: 'Log every SQL statement',
+    help: 'Log every SQL statement, at debug level (so seen with --log-level=debug)',
   },
   embeddedDbDir: {
     flag: 'embedded-db-dir',
