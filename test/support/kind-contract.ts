@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawOptions } from '../../src/config/config.ts';
 import { type FieldDefinition, type Fields, isWriteOnly } from '../../src/kinds/framework/fields.ts';
 import type { KindDefinition } from '../../src/kinds/framework/kind.ts';
+import { checkStream, documentChecked } from './contract-client.ts';
 import { expectError } from './expectations.ts';
 import {
   compareValues,
@@ -195,7 +196,8 @@ export function describeKindContract<F extends Fields>(
 
   describe(`${kind.name}: the Kind contract (SPEC §2–§4, §7)`, () => {
     beforeAll(async () => {
-      service = await startTestService(options.flags);
+      // Every response the suite sees is checked against the OpenAPI document as well.
+      service = documentChecked(await startTestService(options.flags));
       await referenced.create();
     });
     afterAll(async () => {
@@ -988,6 +990,7 @@ export function describeKindContract<F extends Fields>(
         const stream = await openSse(`${service.apiUrl}${collection}?watch=true`, {
           authorization: `Bearer ${token}`,
         });
+        checkStream(collection, stream);
         try {
           const created = await create();
           const value = otherValue(firstDefinition.type, created[first], unique('watched'));
@@ -1031,6 +1034,7 @@ export function describeKindContract<F extends Fields>(
           );
           try {
             expect(stream.status).toBe(200);
+            checkStream(collection, stream);
             // Stream order is commit order: once the later change arrives, the earlier one would have.
             const skipped = await create(unwanted);
             const matched = await create(wanted);
