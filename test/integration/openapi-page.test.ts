@@ -43,7 +43,7 @@ describe('the docs page in Chromium', () => {
     expect(
       (await service.api('/api/rh-trex/v1/dinosaurs', { method: 'POST', body: { species } })).status,
     ).toBe(201);
-    // Launched in the test, not before it: without Chromium this test fails, saying how to install it.
+    // Launched in the test, not before it: a browser that cannot start fails this test, with its reason.
     const browser = await launchChromium();
     try {
       await exercisePage(browser, species);
