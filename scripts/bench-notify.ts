@@ -1,5 +1,6 @@
 // Create throughput with pg_notify after each write, and without it, measured side by side in one run
-// (SPEC §7, "measure both"). Usage: npm run bench:notify [-- --seconds 10 --clients 32]
+// (the figures are in docs/events.md#the-events-table-is-an-outbox). Usage: npm run bench:notify
+// [-- --seconds 10 --clients 32]
 // Uses a scratch database on the server of TREX_BENCH_DATABASE_URL when set, else on an embedded
 // PostgreSQL under .trex/bench-postgres.
 import { parseArgs } from 'node:util';

@@ -24,7 +24,7 @@ export interface EventsSide {
   readonly eventService: KindService; // read-only: the events API
 }
 
-// Idempotency keys are kept at least this long (SPEC §2.4).
+// Idempotency keys are kept at least this long (docs/events.md#idempotent-creates).
 const idempotencyKeyHours = 24;
 
 // The event-driven half of the process: every Kind's controllers and the webhook fan-out behind one

@@ -20,7 +20,7 @@ export interface AccessControl {
   authorize(account: Account, kind: string, verb: Verb): void;
 }
 
-// Authentication, ACL and authorization as configured (SPEC §6); undefined when JWT is off.
+// Authentication, ACL and authorization as configured (docs/auth.md); undefined when JWT is off.
 export async function createAccessControl(
   auth: Config['auth'],
   observer: KeyStoreObserver,

@@ -1,7 +1,7 @@
 import type { JWTPayload } from 'jose';
 
-// The account a verified token stands for (SPEC §6): services see it on the request, and the request
-// log line names its username, never the token.
+// The account a verified token stands for (docs/auth.md#the-account): services see it on the request,
+// and the request log line names its username, never the token.
 export interface Account {
   readonly username: string;
   readonly email: string | undefined;

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { cloneProject } from '../generator/clone.ts';
 import { terminalSteps } from '../observability/progress.ts';
 
-// `trex clone --name my-service --destination DIR` (SPEC §9).
+// `trex clone --name my-service --destination DIR` (docs/generator.md#starting-a-new-service-trex-clone).
 export function cloneCommand(program: Command): void {
   program
     .command('clone')

@@ -3,7 +3,7 @@ import { applyGeneration, planGeneration } from '../generator/generate.ts';
 import { regenerateOpenApi } from '../generator/openapi-regeneration.ts';
 import { terminalSteps } from '../observability/progress.ts';
 
-// `trex generate --kind Rocket --fields "name:string:required,fuel:float"` (SPEC §10, docs/generator.md).
+// `trex generate --kind Rocket --fields "name:string:required,fuel:float"` (docs/generator.md).
 export function generateCommand(program: Command): void {
   program
     .command('generate')

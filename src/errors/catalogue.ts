@@ -1,5 +1,6 @@
-// The one error catalogue (SPEC §4). Every layer throws ApiError with one of these codes; only the HTTP
-// edge turns a thrown value into the Error body. A test keeps this table in sync with SPEC.md.
+// The one error catalogue (docs/errors.md). Every layer throws ApiError with one of these codes; only the
+// HTTP edge turns a thrown value into the Error body. test/unit/docs.test.ts keeps docs/errors.md's table
+// in sync with it.
 
 export interface ErrorEntry {
   readonly code: number;

@@ -26,9 +26,9 @@ const changeTypes: Readonly<Record<EventType, string>> = {
 };
 const batchSize = 100;
 
-// `GET /<kind>?watch=true` (SPEC §7.1): server-sent events read from the events table. Each stream reads
-// at most one batch at a time and waits for the client to take it before reading more, so a slow client
-// holds one batch of memory, never more.
+// `GET /<kind>?watch=true` (docs/events.md#watching-a-collection): server-sent events read from the events
+// table. Each stream reads at most one batch at a time and waits for the client to take it before reading
+// more, so a slow client holds one batch of memory, never more.
 export class WatchStreams {
   private readonly open = new Set<ServerResponse>();
 

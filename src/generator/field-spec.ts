@@ -15,8 +15,8 @@ const types: readonly FieldType[] = ['string', 'int', 'int64', 'float', 'bool', 
 // Names every resource has already, and words that would shadow the service's own columns.
 const reserved = new Set(['id', 'kind', 'href', 'created_at', 'updated_at', 'deleted_at']);
 
-// `name:string:required,count:int,owner_id:ref:Owner,...` (SPEC §10); fields are optional unless
-// `:required`.
+// `name:string:required,count:int,owner_id:ref:Owner,...` (docs/generator.md#add-a-kind); fields are
+// optional unless `:required`.
 export function parseFieldSpecs(text: string): FieldSpec[] {
   const specs = text
     .split(',')

@@ -8,7 +8,8 @@ export interface HealthDependencies {
   readonly databaseAnswers: () => Promise<boolean>;
 }
 
-// The health server (SPEC §8): liveness, readiness, and a maintenance switch for operators.
+// The health server (docs/api.md#the-health-server): liveness, readiness, and a maintenance switch for
+// operators.
 export function buildHealthServer(deps: HealthDependencies): FastifyInstance {
   const app = Fastify(serverLogging(deps.logger));
   let maintenance = false;

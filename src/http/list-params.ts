@@ -29,7 +29,8 @@ export interface ListQuery {
 
 type Query = Readonly<Record<string, unknown>>;
 
-// The list parameters of SPEC §3. An empty parameter means "not given", as rh-trex's k6 script sends them.
+// The list parameters (docs/api.md#lists). An empty parameter means "not given", as rh-trex's k6 script
+// sends them.
 export function parseListQuery(query: Query, listable: Listable): ListQuery {
   const page = given(query.page);
   const size = given(query.size);

@@ -17,7 +17,7 @@ export interface BuildInfo {
   readonly buildTime: string;
 }
 
-// The public routes of SPEC §5: API and version metadata, and the error catalogue.
+// The public routes (docs/api.md#metadata-endpoints): API and version metadata, and the error catalogue.
 export function registerMetadataRoutes(
   app: FastifyInstance,
   build: BuildInfo,

@@ -3,7 +3,7 @@ import { errorBody } from './error-body.ts';
 import { exampleId, exampleOperationId } from './openapi-examples.ts';
 
 // The error responses of the OpenAPI document: each HTTP status a route can answer, the catalogue codes
-// behind it (SPEC §4) and an example body per code. Every one is the Error schema.
+// behind it (docs/errors.md) and an example body per code. Every one is the Error schema.
 // 404 is apart: its example names what was not found (notFoundResponse).
 export type ErrorStatus = 400 | 401 | 403 | 409 | 412 | 413 | 415 | 500 | 503;
 

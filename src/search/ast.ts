@@ -1,5 +1,5 @@
-// The syntax tree of a search expression (SPEC §3.1). Positions are 0-based offsets into the input,
-// kept so that errors found after parsing (unknown field, wrong type) can say where.
+// The syntax tree of a search expression (docs/search.md#the-search-language). Positions are 0-based
+// offsets into the input, kept so that errors found after parsing (unknown field, wrong type) can say where.
 
 export interface FieldPath {
   readonly parts: readonly string[]; // `dinosaurs.species` → ['dinosaurs', 'species']

@@ -48,7 +48,7 @@ async function callWithToken(target: TestService, token: string, path = collecti
   return await callWith(target, `Bearer ${token}`, path);
 }
 
-// Asserts the 401 contract of SPEC §4/§6 and returns the reason.
+// Asserts the 401 contract (docs/auth.md#tokens, docs/errors.md) and returns the reason.
 function expectUnauthenticated(response: ApiResponse, label: string, token?: string): string {
   expect(response.status, label).toBe(401);
   expect(response.headers.get('www-authenticate'), label).toMatch(/^Bearer\b/);

@@ -1,5 +1,6 @@
-// Request bodies of POST and PATCH (SPEC §2.1, §2.2): every bad body gets its documented status, code
-// and reason in the Error body of SPEC §4, and no rejected request writes anything.
+// Request bodies of POST and PATCH (docs/api.md#request-bodies, docs/api.md#patch): every bad body gets
+// its documented status, code and reason in the Error body (docs/errors.md), and no rejected request
+// writes anything.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -98,7 +99,7 @@ async function rawRequest(
   });
 }
 
-describe('Content-Type (SPEC §2.1)', () => {
+describe('Content-Type (docs/api.md#content-type)', () => {
   const nonJsonTypes = [
     'text/plain',
     'text/plain; charset=utf-8',
@@ -199,7 +200,7 @@ describe('Content-Type (SPEC §2.1)', () => {
   });
 });
 
-describe('body size (SPEC §2.1)', () => {
+describe('body size (docs/api.md#size-limit)', () => {
   it('answers 413 code 14 to a body over the default 1 MiB', async () => {
     const body = JSON.stringify({ species: 'x'.repeat(1024 * 1024) });
     await expectNothingWritten(async () => {
@@ -220,7 +221,8 @@ describe('body size (SPEC §2.1)', () => {
     expect(response.body.species).toHaveLength(species.length);
   });
 
-  // SPEC sets no length limit on species besides the body limit: a long value is stored, not a 500.
+  // No field has a length limit besides the body limit (docs/api.md#size-limit): a long value is stored,
+  // not a 500.
   it('stores a long incompressible species given to POST', async () => {
     const long = randomBytes(2250).toString('base64');
     expect(long).toHaveLength(3000);
@@ -306,7 +308,7 @@ describe('body size (SPEC §2.1)', () => {
   });
 });
 
-describe('unreadable bodies (SPEC §2.1): 400 code 17', () => {
+describe('unreadable bodies (docs/api.md#unreadable-bodies): 400 code 17', () => {
   const malformed: [string, string][] = [
     ['an empty body', ''],
     ['a whitespace-only body', '  \n\t '],
@@ -369,7 +371,7 @@ describe('unreadable bodies (SPEC §2.1): 400 code 17', () => {
   });
 });
 
-describe('POST field validation (SPEC §2.1): 400 code 8', () => {
+describe('POST field validation (docs/api.md#fields): 400 code 8', () => {
   const cases: [string, unknown, string | RegExp][] = [
     ['no species', {}, 'species is required'],
     ['species null', { species: null }, 'species is required'],
@@ -387,7 +389,7 @@ describe('POST field validation (SPEC §2.1): 400 code 8', () => {
   });
 });
 
-describe('unknown fields (SPEC §2.1): 400 code 8 naming them', () => {
+describe('unknown fields (docs/api.md#fields): 400 code 8 naming them', () => {
   it('names one unknown field, for POST and for PATCH', async () => {
     const created = await create('Knownosaurus');
     const before = await snapshot(created.id);
@@ -436,7 +438,7 @@ describe('unknown fields (SPEC §2.1): 400 code 8 naming them', () => {
   });
 });
 
-describe('wrong JSON types (SPEC §2.1): 400 code 8 naming the field and the type', () => {
+describe('wrong JSON types (docs/api.md#fields): 400 code 8 naming the field and the type', () => {
   const wrongSpecies: [string, unknown][] = [
     ['a number', 42],
     ['a float', 1.5],
@@ -463,7 +465,7 @@ describe('wrong JSON types (SPEC §2.1): 400 code 8 naming the field and the typ
   });
 });
 
-describe('PATCH validation (SPEC §2.2)', () => {
+describe('PATCH validation (docs/api.md#patch)', () => {
   const cases: [string, unknown, string | RegExp][] = [
     ['species ""', { species: '' }, 'species cannot be empty'],
     ['species null', { species: null }, 'species cannot be null'],

@@ -62,7 +62,7 @@ function expectError(response: { status: number; body: unknown }, status: number
   expect(response.body).toMatchObject({ kind: 'Error', id: String(code), code: `rh-trex-${code}` });
 }
 
-describe('ETag (SPEC §2.3)', () => {
+describe('ETag (docs/events.md#optimistic-concurrency)', () => {
   it('POST, GET and PATCH carry a strong ETag that names the stored version', async () => {
     const created = await create(unique('Etagosaurus'));
     const first = created.headers.get('etag');
@@ -233,7 +233,7 @@ describe('ETag (SPEC §2.3)', () => {
   });
 });
 
-describe('Idempotency-Key (SPEC §2.4)', () => {
+describe('Idempotency-Key (docs/events.md#idempotent-creates)', () => {
   const post = (species: string, key: string, init: ApiInit = {}) =>
     service.api(collection, {
       method: 'POST',

@@ -1,6 +1,7 @@
-// Fault injection (SPEC §4, §7, §8, §9): the database going away under load, a replica dying mid-work,
-// and a graceful shutdown under load. The service must lose nothing it acknowledged and keep answering:
-// 2xx, or 503 code 27 within a bounded time while the database is gone, never another 5xx, never a hang.
+// Fault injection (docs/operations.md, docs/events.md#delivery-guarantees): the database going away under
+// load, a replica dying mid-work, and a graceful shutdown under load. The service must lose nothing it
+// acknowledged and keep answering: 2xx, or 503 code 27 within a bounded time while the database is gone,
+// never another 5xx, never a hang.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

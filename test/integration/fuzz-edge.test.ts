@@ -1,4 +1,4 @@
-// Property-based fuzzing of the HTTP edge (SPEC §1–§5, docs/errors.md): random paths and methods, header
+// Property-based fuzzing of the HTTP edge (docs/api.md, docs/errors.md): random paths and methods, header
 // values, query strings and request bodies, sent with node:http so that what the generators make reaches
 // the server byte for byte. Whatever comes in, the service never answers 5xx and never hangs, every error
 // it sends is the documented Error body, and where the contract fixes the answer (404, 405, 401, 400,
@@ -17,9 +17,9 @@ const dinosaurs = `${apiBase}/dinosaurs`;
 const events = `${apiBase}/events`;
 const ksuid = /^[0-9A-Za-z]{27}$/;
 const operationIdFormat = /^[A-Za-z0-9._-]{1,64}$/;
-const bodyLimit = 1024 * 1024; // the default --http-body-limit (SPEC §2.1)
+const bodyLimit = 1024 * 1024; // the default --http-body-limit (docs/api.md#size-limit)
 
-// SPEC §4: the HTTP status every code is sent with.
+// docs/errors.md: the HTTP status every code is sent with.
 const statusOfCode: Readonly<Record<number, number>> = {
   4: 403,
   6: 409,
@@ -181,7 +181,7 @@ function contextOf(outgoing: Exchange, reply: Reply): string {
 // ---------------------------------------------------------------------------------------------------
 // What every answer must be
 
-// The Error body of SPEC §4, its code consistent with the status; returns the code.
+// The Error body (docs/errors.md), its code consistent with the status; returns the code.
 function expectErrorBody(reply: Reply, context: string): number {
   expect(String(reply.headers['content-type']), context).toMatch(/^application\/json(;|$)/);
   const operationId = reply.headers['x-operation-id'];
@@ -375,7 +375,8 @@ type Route =
       readonly rawParam: string | undefined;
     };
 
-// The routes of the API server (SPEC §2, §5, §7): template, whether a token is needed, allowed methods.
+// The routes of the API server (docs/api.md#routes-of-a-kind, docs/api.md#metadata-endpoints): template,
+// whether a token is needed, allowed methods.
 const routeTable: readonly { template: string; protected: boolean; allow: readonly string[] }[] = [
   { template: apiRoot, protected: false, allow: ['GET', 'HEAD'] },
   { template: apiBase, protected: false, allow: ['GET', 'HEAD'] },
@@ -550,7 +551,8 @@ describe('paths and methods', () => {
     );
   }, 60_000);
 
-  // SPEC §2: "Any other method on a known path: 405 code 10 with an Allow header and an Error body".
+  // docs/api.md#methods-head-and-405: any other method on a known path is 405 code 10, with an Allow
+  // header and an Error body.
   it('answers every method a known path does not support with 405 and its Allow header', async () => {
     const created = await exchange({
       method: 'POST',
@@ -609,8 +611,8 @@ describe('paths and methods', () => {
     }
   });
 
-  // SPEC §2: an unknown id is 404 code 7, whatever characters it holds; PostgreSQL's refusal of NUL in
-  // text is no reason to answer otherwise.
+  // docs/api.md#ids-and-timestamps: an unknown id is 404 code 7, whatever characters it holds; PostgreSQL's
+  // refusal of NUL in text is no reason to answer otherwise.
   it('answers an id holding a NUL character like any unknown id: 404 code 7', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -897,7 +899,8 @@ describe('headers', () => {
         })();
         expectOneOf(outgoing, reply, expected);
 
-        // X-Operation-ID (SPEC §5): a valid one is reused, anything else replaced by a new KSUID.
+        // X-Operation-ID (docs/api.md#operation-id): a valid one is reused, anything else replaced by a
+        // new KSUID.
         const given = headers['x-operation-id'];
         const reused = given !== undefined && operationIdFormat.test(owsTrimmed(given));
         const operationId = String(reply.headers['x-operation-id']);
@@ -923,8 +926,8 @@ describe('headers', () => {
     );
   }, 60_000);
 
-  // SPEC §2: DELETE answers 204 (or 404); it takes no body, so a Content-Type header some clients send
-  // on every request is no reason for 415.
+  // docs/api.md#content-type: DELETE answers 204 (or 404); it takes no body, so a Content-Type header some
+  // clients send on every request is no reason for 415.
   it('ignores the Content-Type of a DELETE without a body', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -1098,7 +1101,7 @@ function integerParameter(given: Given, minimum: number): number | 'absent' | 'b
       return 'absent';
     case 'many':
     case 'unsure':
-      return 'unsure'; // repeated list parameters: SPEC is silent on them
+      return 'unsure'; // a repeated parameter is 400 code 21 (docs/api.md#lists); other checks may come first
     case 'one':
       return /^\d+$/.test(given.value) && Number(given.value) >= minimum ? Number(given.value) : 'bad';
   }
@@ -1406,7 +1409,8 @@ function parsedJson(text: string): Parsed {
   }
 }
 
-// The validation of SPEC §2.1/§2.2 for a JSON object: the error reason pattern, or undefined if valid.
+// The validation of docs/api.md#fields and docs/api.md#patch for a JSON object: the error reason pattern,
+// or undefined if valid.
 function bodyRefusal(
   object: Record<string, unknown>,
   operation: 'create' | 'patch',
@@ -1454,7 +1458,8 @@ function bodyExpectation(
   return reason === undefined ? { accepted: object } : { refused: error(400, 8), reason };
 }
 
-// What a species too long for the species index may be answered (SPEC is silent on a maximum length).
+// What a species too long for the species index may be answered (no field has a maximum length of its
+// own, docs/api.md#size-limit).
 const tooLong = (species: unknown): boolean =>
   typeof species === 'string' && Buffer.byteLength(species) > 2_000;
 

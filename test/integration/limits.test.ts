@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 
-// The limits of SPEC §9 and the reliability issue: rh-trex parses --http-read-timeout and
-// --http-write-timeout and ignores them; here they bound slow clients and idle connections.
+// The limits of the configuration (README.md, docs/operations.md#too-much-load): rh-trex parses
+// --http-read-timeout and --http-write-timeout and ignores them; here they bound slow clients and idle
+// connections.
 let service: TestService;
 beforeAll(async () => {
   service = await startTestService({

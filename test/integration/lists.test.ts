@@ -1,5 +1,5 @@
 // The list endpoint's envelope, paging, default order, soft-delete filtering and parameter checking
-// (SPEC §3, paging; SPEC §4 for the error bodies).
+// (docs/api.md#lists; docs/errors.md for the error bodies).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { expectError } from '../support/expectations.ts';
 import { startTestService, type TestService } from '../support/service.ts';

@@ -1,7 +1,7 @@
-// The list language end to end (SPEC §3, §3.1, §4): search, orderBy and fields over real HTTP against
-// PostgreSQL, with the 20-row scenarios of §3.1, combinations with paging, the error bodies, property
-// tests with generated and random input, an injection corpus, and a check that a search on an indexed
-// field uses its index.
+// The list language end to end (docs/search.md, docs/api.md#lists, docs/errors.md): search, orderBy and
+// fields over real HTTP against PostgreSQL, with 20-row scenarios over bronto_1..bronto_20, combinations with
+// paging, the error bodies, property tests with generated and random input, an injection corpus, and a check
+// that a search on an indexed field uses its index.
 import fc from 'fast-check';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -87,7 +87,7 @@ const ids = (items: { id: string }[]): string[] => items.map((item) => item.id);
 const speciesOf = (items: { species: string }[]): string[] => items.map((item) => item.species);
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-describe('search: the scenarios of SPEC §3.1 over bronto_1..bronto_20', () => {
+describe('search: scenarios of docs/search.md#the-search-language over bronto_1..bronto_20', () => {
   it('lists the 20 live rows and never the deleted one', async () => {
     const body = await list({ search: "species like 'bronto%'" });
     expect(body.total).toBe(20);

@@ -104,7 +104,7 @@ async function streamOrder(sourceIds: string[]): Promise<string[]> {
   return rows.map((row) => row.id);
 }
 
-describe('GET /dinosaurs?watch=true (SPEC §7.1)', () => {
+describe('GET /dinosaurs?watch=true (docs/events.md#watching-a-collection)', () => {
   it('answers text/event-stream and sends ADDED, MODIFIED and DELETED with event id, type and resource', async () => {
     const stream = await watch();
     expect(stream.status).toBe(200);

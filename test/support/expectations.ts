@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { SearchError } from '../../src/search/errors.ts';
 import type { ApiResponse } from './service.ts';
 
-// The full Error body of SPEC §4, with the operation id of the response. `reason` undefined: any
+// The full Error body (docs/errors.md), with the operation id of the response. `reason` undefined: any
 // non-empty reason.
 export function expectError(
   response: ApiResponse,

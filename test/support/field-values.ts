@@ -9,7 +9,7 @@ const noSamples = (): never => {
   throw new Error('reference fields take their values from the resources the contract suite creates');
 };
 
-// What a validation reason calls each type: `<field> must be <name>` (SPEC §2.1). Written out here
+// What a validation reason calls each type: `<field> must be <name>` (docs/api.md#fields). Written out here
 // rather than imported from the service, so a change to the text clients see fails a test.
 export const typeNames: Readonly<Record<FieldType, string>> = {
   string: 'a string',
@@ -138,7 +138,8 @@ export function wrongValues(type: FieldType): [string, unknown][] {
   }
 }
 
-// `value` written as a search literal (SPEC §3.1): strings and times quoted, numbers and bools bare.
+// `value` written as a search literal (docs/search.md#the-search-language): strings and times quoted,
+// numbers and bools bare.
 export function literal(type: FieldType, value: unknown): string {
   switch (type) {
     case 'string':

@@ -1,5 +1,5 @@
-// The contract every Kind keeps (SPEC §2, §2.1–§2.3, §3, §3.1, §4, §7), as one vitest suite derived
-// from the Kind's fields alone. A Kind's test file is one call:
+// The contract every Kind keeps (docs/api.md, docs/search.md, docs/errors.md, docs/events.md), as one vitest
+// suite derived from the Kind's fields alone. A Kind's test file is one call:
 //
 //   describeKindContract(rocketKind, validRocket);
 //
@@ -194,7 +194,7 @@ export function describeKindContract<F extends Fields>(
     return await service.api(`${collection}?${new URLSearchParams(params)}`);
   }
 
-  describe(`${kind.name}: the Kind contract (SPEC §2–§4, §7)`, () => {
+  describe(`${kind.name}: the Kind contract (docs/api.md)`, () => {
     beforeAll(async () => {
       // Every response the suite sees is checked against the OpenAPI document as well.
       service = documentChecked(await startTestService(options.flags));
@@ -204,7 +204,7 @@ export function describeKindContract<F extends Fields>(
       await service?.stop();
     });
 
-    describe('POST and GET (SPEC §2, §2.3)', () => {
+    describe('POST and GET (docs/api.md#routes-of-a-kind)', () => {
       it('POST answers 201 with Location, ETag and every field, and records a Create event', async () => {
         const values = validBody();
         const response = await post(values);
@@ -318,7 +318,7 @@ export function describeKindContract<F extends Fields>(
         }
       });
 
-      it('POST with an Idempotency-Key: a retry answers the first response and creates nothing; another body is 409 code 6 (SPEC §2.4)', async () => {
+      it('POST with an Idempotency-Key: a retry answers the first response and creates nothing; another body is 409 code 6 (docs/events.md#idempotent-creates)', async () => {
         const headers = { 'idempotency-key': `${tag}-key-${++sequence}` };
         const values = validBody();
         const original = await post(values, headers);
@@ -344,7 +344,7 @@ export function describeKindContract<F extends Fields>(
       });
     });
 
-    describe('bad bodies (SPEC §2.1, §4): the documented error, and nothing written', () => {
+    describe('bad bodies (docs/api.md#request-bodies): the documented error, and nothing written', () => {
       it('POST and PATCH with a non-JSON Content-Type: 415 code 13', async () => {
         const created = await create();
         const before = await snapshot(created.id);
@@ -446,7 +446,7 @@ export function describeKindContract<F extends Fields>(
       });
     });
 
-    describe('PATCH (SPEC §2.2, §2.3)', () => {
+    describe('PATCH (docs/api.md#patch)', () => {
       for (const [name, field] of exercised) {
         it(`changing ${name} answers 200 with the new value, bumps updated_at and the ETag, and records an Update event`, async () => {
           const response = await post(validBody());
@@ -587,7 +587,7 @@ export function describeKindContract<F extends Fields>(
       });
     });
 
-    describe('DELETE and methods (SPEC §2)', () => {
+    describe('DELETE and methods (docs/api.md#routes-of-a-kind)', () => {
       it('DELETE answers 204 with no body, soft-deletes, records a Delete event; then everything is 404', async () => {
         const created = await create();
         const response = await service.api(itemPath(created.id), { method: 'DELETE' });
@@ -632,7 +632,7 @@ export function describeKindContract<F extends Fields>(
       });
     });
 
-    describe('lists and search (SPEC §3, §3.1)', () => {
+    describe('lists and search (docs/api.md#lists, docs/search.md)', () => {
       // Five rows whose values are a different permutation of sample values for each field, so no
       // field's order is the creation order or another field's order.
       const permutation = [3, 1, 5, 2, 4];
@@ -663,7 +663,7 @@ export function describeKindContract<F extends Fields>(
         scopeWithNull = idsIn([...rows, nullRow, deleted]);
       });
 
-      describe('lists (SPEC §3)', () => {
+      describe('lists (docs/api.md#lists)', () => {
         it(`answers the ${listKind} envelope, in created_at order, without deleted rows`, async () => {
           expect(await list({ search: scope })).toEqual({
             kind: listKind,
@@ -811,7 +811,7 @@ export function describeKindContract<F extends Fields>(
         });
       });
 
-      describe('search (SPEC §3.1)', () => {
+      describe('search (docs/search.md#the-search-language)', () => {
         for (const [name, field] of exercised) {
           it(`${name} = <${field.type}> finds exactly the rows with that value`, async () => {
             for (const row of rows) {
@@ -941,7 +941,7 @@ export function describeKindContract<F extends Fields>(
       });
     });
 
-    describe('events and controllers (SPEC §7, §7.1)', () => {
+    describe('events and controllers (docs/events.md)', () => {
       // The event of `eventType` for `id`, through the events API, once it is reconciled.
       async function reconciled(id: string, eventType: string): Promise<Json> {
         const search = `source_id = '${id}' and event_type = '${eventType}'`;

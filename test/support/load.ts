@@ -167,7 +167,7 @@ export function succeeded(outcome: Outcome): boolean {
   return outcome.status === successStatus[outcome.kind];
 }
 
-// 503 with the Error body of code 27 (SPEC §4), naming the request's operation id.
+// 503 with the Error body of code 27 (docs/errors.md), naming the request's operation id.
 export function unavailable(outcome: Outcome): boolean {
   const body = outcome.body;
   return (

@@ -1,9 +1,9 @@
-// fast-check generators of VALID search expressions (SPEC §3.1) over the Dinosaur fields: `species` and
-// `id` (text), `created_at` and `updated_at` (timestamps). Each sample is the text a client would send and
-// the tree the parser must build from it (positions left out), so tests can check both that the text is
-// accepted and that it means what it says. Keywords come in any case, whitespace varies, fields are
-// sometimes table-qualified and parentheses are added where precedence needs them and, at random, where
-// it does not.
+// fast-check generators of VALID search expressions (docs/search.md#the-search-language) over the Dinosaur
+// fields: `species` and `id` (text), `created_at` and `updated_at` (timestamps). Each sample is the text a
+// client would send and the tree the parser must build from it (positions left out), so tests can check both
+// that the text is accepted and that it means what it says. Keywords come in any case, whitespace varies,
+// fields are sometimes table-qualified and parentheses are added where precedence needs them and, at random,
+// where it does not.
 import fc from 'fast-check';
 import type { ComparisonOperator, LiteralValue, SearchExpression } from '../../src/search/ast.ts';
 

@@ -1,4 +1,4 @@
-// The search compiler and the orderBy parser (SPEC §3, §3.1): the exact SQL and bound parameters each
+// The search compiler and the orderBy parser (docs/search.md): the exact SQL and bound parameters each
 // construct compiles to, the field allow-list, type checking of values, and property tests over random
 // and generated input. Compiled with a Kysely instance that has no database behind it.
 import fc from 'fast-check';

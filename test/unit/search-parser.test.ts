@@ -1,5 +1,5 @@
-// Golden tests of the search language's lexer and parser (SPEC §3.1): the tokens and trees they build,
-// and the syntax errors they report, with positions. No database.
+// Golden tests of the search language's lexer and parser (docs/search.md#the-search-language): the tokens and
+// trees they build, and the syntax errors they report, with positions. No database.
 import { describe, expect, it } from 'vitest';
 import { type Token, tokenize } from '../../src/search/lexer.ts';
 import { parseSearch } from '../../src/search/parser.ts';

@@ -1,5 +1,6 @@
-// Request bodies of POST and PATCH (SPEC §2.1, §2.2), checked against a Kind's fields. Messages are the
-// product's contract, so they are written here rather than taken from a schema validator.
+// Request bodies of POST and PATCH (docs/api.md#request-bodies, docs/api.md#patch), checked against a
+// Kind's fields. Messages are the product's contract, so they are written here rather than taken from a
+// schema validator.
 import { malformedRequest, validationFailed } from '../../errors/catalogue.ts';
 import { parseTimestamp } from '../../values/timestamp.ts';
 import { type FieldDefinition, typeNames } from './fields.ts';

@@ -1,9 +1,9 @@
 import { hash } from 'node:crypto';
 import type { KindRow } from './kind.ts';
 
-// A strong validator of a row (SPEC §2.3): a digest of every column, so any write that changes the
-// row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so kept cheap: columns
-// in code-unit order (not the locale's), one one-shot digest.
+// A strong validator of a row (docs/events.md#optimistic-concurrency): a digest of every column, so any
+// write that changes the row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so
+// kept cheap: columns in code-unit order (not the locale's), one one-shot digest.
 export function entityTag(row: KindRow): string {
   const columns = Object.entries(row)
     .filter(([name]) => name !== 'deleted_at')

@@ -114,7 +114,8 @@ export interface KindRouteOptions {
   readonly watch?: WatchHandler;
 }
 
-// The routes of a Kind (SPEC §2): list and create on the collection, get, patch and delete on an item.
+// The routes of a Kind (docs/api.md#routes-of-a-kind): list and create on the collection, get, patch and
+// delete on an item.
 export function registerKindRoutes(
   app: FastifyInstance,
   kind: KindDefinition,

@@ -20,7 +20,7 @@ export interface ServiceDependencies {
   readonly locks: LockObserver;
 }
 
-// Preconditions of a write (SPEC §2.3).
+// Preconditions of a write (docs/events.md#optimistic-concurrency).
 export interface Condition {
   readonly ifMatch?: string;
 }
