@@ -142,7 +142,8 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   await app.register(fastifyCors, {
     origin: deps.settings.corsAllowedOrigins.length > 0 ? [...deps.settings.corsAllowedOrigins] : false,
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
-    exposedHeaders: ['Location', 'X-Operation-ID'],
+    // ETag too: a browser client needs it for If-Match, as every other client does.
+    exposedHeaders: ['Location', 'X-Operation-ID', 'ETag'],
     maxAge: 600,
   });
   await app.register(fastifyCompress, { global: true, encodings: ['br', 'gzip', 'deflate'] });

@@ -343,6 +343,27 @@ describe('CORS', () => {
     expect(String(response.headers.vary)).toMatch(/\borigin\b/i);
   });
 
+  it('exposes Location, X-Operation-ID and ETag to scripts, and lets them send the precondition headers', async () => {
+    const response = await rawRequest(`${corsService.apiUrl}${collection}`, {
+      headers: { origin: 'https://allowed.example', authorization: await authorization() },
+    });
+    const exposed = String(response.headers['access-control-expose-headers'])
+      .split(',')
+      .map((header) => header.trim().toLowerCase());
+    expect(exposed).toEqual(expect.arrayContaining(['location', 'x-operation-id', 'etag']));
+    const preflight = await rawRequest(`${corsService.apiUrl}${collection}/someid`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://allowed.example',
+        'access-control-request-method': 'PATCH',
+        'access-control-request-headers': 'if-match,if-none-match,idempotency-key',
+      },
+    });
+    expect(String(preflight.headers['access-control-allow-headers']).toLowerCase()).toBe(
+      'if-match,if-none-match,idempotency-key',
+    );
+  });
+
   it('also on error responses, so a browser can read them', async () => {
     const response = await rawRequest(`${corsService.apiUrl}${collection}`, {
       headers: { origin: 'https://allowed.example' },
