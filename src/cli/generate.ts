@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { applyGeneration, planGeneration } from '../generator/generate.ts';
-import { regenerateOpenApi } from '../generator/openapi-regeneration.ts';
 import { terminalSteps } from '../observability/progress.ts';
 
 // `trex generate --kind Rocket --fields "name:string:required,fuel:float"` (docs/generator.md).
@@ -29,6 +27,11 @@ export function generateCommand(program: Command): void {
     .action(async (options: { kind: string; fields: string; dryRun?: boolean; force?: boolean }) => {
       const root = process.cwd();
       const step = terminalSteps();
+      // The work is imported when the command runs, so help and usage errors answer without loading it.
+      const [{ applyGeneration, planGeneration }, { regenerateOpenApi }] = await Promise.all([
+        import('../generator/generate.ts'),
+        import('../generator/openapi-regeneration.ts'),
+      ]);
       const plan = await planGeneration({
         root,
         kind: options.kind,

@@ -1,8 +1,5 @@
 import type { Command } from 'commander';
-import { connectDatabase } from '../app/database.ts';
-import { migrations } from '../app/plugins.ts';
 import { loadConfig } from '../config/config.ts';
-import { migrateToLatest } from '../db/migrator.ts';
 import { terminalSteps } from '../observability/progress.ts';
 import { addOptions, commandLogger, rawOptions } from './options.ts';
 
@@ -18,6 +15,12 @@ export function migrateCommand(program: Command): void {
     'migrate',
   ).action(async (values: Record<string, unknown>) => {
     const config = loadConfig('migrate', rawOptions(values), process.env);
+    // The work is imported when the command runs, so help and usage errors answer without loading it.
+    const [{ connectDatabase }, { migrations }, { migrateToLatest }] = await Promise.all([
+      import('../app/database.ts'),
+      import('../app/plugins.ts'),
+      import('../db/migrator.ts'),
+    ]);
     const logger = commandLogger(config);
     const database = await connectDatabase(config, logger, terminalSteps());
     try {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startService } from '../app/service.ts';
 import { loadConfig } from '../config/config.ts';
 import { terminalSteps } from '../observability/progress.ts';
 import { addOptions, commandLogger, rawOptions } from './options.ts';
@@ -24,6 +23,8 @@ export function serveCommand(program: Command): void {
     'serve',
   ).action(async (values: Record<string, unknown>) => {
     const config = loadConfig('serve', rawOptions(values), process.env);
+    // The work is imported when the command runs, so help and usage errors answer without loading it.
+    const { startService } = await import('../app/service.ts');
     const logger = commandLogger(config);
     const service = await startService(config, logger, {
       buildTime: process.env.TREX_BUILD_TIME,

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { developmentKey } from '../auth/dev-key.ts';
 import { ConfigError } from '../config/errors.ts';
 
 // `trex token`: a token signed by the development key, which `trex serve --enable-jwt` trusts in the
@@ -33,6 +32,8 @@ export function tokenCommand(program: Command): void {
       }
       if (!/^\d+[smhdw]$/.test(options.expiresIn))
         throw new ConfigError(`--expires-in ${options.expiresIn}: expected e.g. 30m, 1h, 7d`);
+      // The work is imported when the command runs, so help and usage errors answer without loading it.
+      const { developmentKey } = await import('../auth/dev-key.ts');
       const key = await developmentKey();
       process.stdout.write(`${await key.sign(claims, options.expiresIn)}\n`);
     });
