@@ -61,13 +61,18 @@ function knownError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
-// Connection failures, statements cancelled or unanswered past the query timeout, and server shutdown,
-// as pg and the pool report them.
+// Connection failures, connections refused at the server's (or a role's) connection limit, statements
+// cancelled or unanswered past the query timeout, and server shutdown, as pg and the pool report them.
 function isDatabaseUnavailable(error: object): boolean {
   const { code, message } = error as ErrorLike;
   if (
     typeof code === 'string' &&
-    (code.startsWith('08') || code === '57014' || code === '57P01' || code === '57P02' || code === '57P03')
+    (code.startsWith('08') ||
+      code === '53300' || // too_many_connections
+      code === '57014' ||
+      code === '57P01' ||
+      code === '57P02' ||
+      code === '57P03')
   ) {
     return true;
   }

@@ -25,6 +25,35 @@ describe('when the database cannot serve a request', () => {
     expect((await fetch(`${service.healthUrl}/healthcheck`)).status).toBe(503);
   });
 
+  it('answers 503 code 27 at once when PostgreSQL refuses connections (its connection limit reached)', async () => {
+    service = await startTestService();
+    // A role allowed no connection at all: PostgreSQL refuses each with too_many_connections (53300),
+    // as it refuses every client once max_connections or a role's CONNECTION LIMIT is reached.
+    const role = `trex_full_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client(service.database.url);
+    await admin.connect();
+    await admin.query(`create role ${role} login password 'full' connection limit 0`);
+    try {
+      const url = new URL(service.database.url);
+      url.username = role;
+      url.password = 'full';
+      const full = await startTestService({ dbUrl: url.toString(), dbAcquireTimeout: '5s' });
+      try {
+        const started = Date.now();
+        const response = await full.api(collection);
+        expect(response.status).toBe(503);
+        expect(response.body).toMatchObject({ kind: 'Error', code: 'rh-trex-27' });
+        expect(response.body.reason).not.toMatch(/too many|53300/);
+        expect(Date.now() - started).toBeLessThan(2000);
+      } finally {
+        await full.stop();
+      }
+    } finally {
+      await admin.query(`drop role ${role}`);
+      await admin.end();
+    }
+  });
+
   it('answers 503 code 27 within the acquire timeout when the pool is exhausted, not a hang', async () => {
     service = await startTestService({ dbMaxOpenConnections: '1', dbAcquireTimeout: '300ms' });
     const created = (await service.api(collection, { method: 'POST', body: { species: 'Pooled' } })).body;
