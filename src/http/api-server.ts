@@ -145,6 +145,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     // ETag too: a browser client needs it for If-Match, as every other client does.
     exposedHeaders: ['Location', 'X-Operation-ID', 'ETag'],
     maxAge: 600,
+    // An OPTIONS that is not a well-formed preflight is answered as one (without an allowed origin, no
+    // browser may use the answer) rather than refused with the plugin's plain-text 400: every error
+    // this service sends is an Error body.
+    strictPreflight: false,
   });
   await app.register(fastifyCompress, { global: true, encodings: ['br', 'gzip', 'deflate'] });
   // A read-only Kind (the events API) takes no bodies, so it has no request schemas.

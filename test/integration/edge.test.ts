@@ -405,6 +405,20 @@ describe('CORS', () => {
     expect(response.headers['access-control-max-age']).toBe('600');
   });
 
+  it('answers an OPTIONS that is not a well-formed preflight as one, never with an error that is not an Error body', async () => {
+    for (const headers of [
+      {},
+      { origin: 'https://allowed.example' },
+      { 'access-control-request-method': 'GET' },
+    ]) {
+      const response = await rawRequest(`${corsService.apiUrl}${collection}`, { method: 'OPTIONS', headers });
+      expect(response.status, JSON.stringify(headers)).toBe(204);
+      expect(response.headers['access-control-allow-methods'], JSON.stringify(headers)).toBe(
+        'GET,POST,PATCH,DELETE',
+      );
+    }
+  });
+
   it('does not allow a preflight from another origin', async () => {
     const response = await rawRequest(`${corsService.apiUrl}${collection}`, {
       method: 'OPTIONS',
