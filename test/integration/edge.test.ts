@@ -414,7 +414,7 @@ describe('CORS', () => {
       const response = await rawRequest(`${corsService.apiUrl}${collection}`, { method: 'OPTIONS', headers });
       expect(response.status, JSON.stringify(headers)).toBe(204);
       expect(response.headers['access-control-allow-methods'], JSON.stringify(headers)).toBe(
-        'GET,POST,PATCH,DELETE',
+        'GET, POST, PATCH, DELETE',
       );
     }
   });
