@@ -7,7 +7,7 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 // The README's configuration table, row by row: its default and commands columns.
 function readmeRow(flag: string): { default: string; commands: string } | undefined {
   const row = new RegExp(`^\\|\\s*\`--${flag}\`\\s*\\|[^|]*\\|([^|]*)\\|([^|]*)\\|`, 'm').exec(readme);
-  return row && { default: (row[1] ?? '').trim(), commands: (row[2] ?? '').trim() };
+  return row ? { default: (row[1] ?? '').trim(), commands: (row[2] ?? '').trim() } : undefined;
 }
 
 // How the README shows an option's default: in backticks, or nothing when there is none.
@@ -24,7 +24,9 @@ describe("the README's configuration reference states what the options are", () 
       expect(row, `no row for --${flag}`).toBeDefined();
       // --enable-jwt has no fixed default: the environment decides, as the row says.
       const expected =
-        flag === 'enable-jwt' ? 'on; off in development' : shownDefault((option as { default?: unknown }).default);
+        flag === 'enable-jwt'
+          ? 'on; off in development'
+          : shownDefault((option as { default?: unknown }).default);
       expect(row?.default).toBe(expected);
       expect(row?.commands).toBe(option.commands.join(', '));
     },
