@@ -8,6 +8,7 @@ import { createNotifier, noNotify } from '../events/notifier.ts';
 import { buildApiServer } from '../http/api-server.ts';
 import { buildHealthServer } from '../http/health-server.ts';
 import { buildMetricsServer } from '../http/metrics-server.ts';
+import { closeUnusedConnectionsOnClose } from '../http/unused-connections.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
 import type { PluginContext } from '../kinds/framework/plugin.ts';
 import { referrersOf } from '../kinds/framework/relations.ts';
@@ -162,6 +163,7 @@ async function listen(
   address: Address,
   started: FastifyInstance[],
 ): Promise<string> {
+  closeUnusedConnectionsOnClose(server);
   await server.listen({ host: address.host, port: address.port });
   started.push(server);
   const bound = server.server.address();
