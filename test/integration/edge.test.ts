@@ -406,11 +406,12 @@ describe('CORS', () => {
   });
 
   it('answers an OPTIONS that is not a well-formed preflight as one, never with an error that is not an Error body', async () => {
-    for (const headers of [
+    const malformed: Record<string, string>[] = [
       {},
       { origin: 'https://allowed.example' },
       { 'access-control-request-method': 'GET' },
-    ]) {
+    ];
+    for (const headers of malformed) {
       const response = await rawRequest(`${corsService.apiUrl}${collection}`, { method: 'OPTIONS', headers });
       expect(response.status, JSON.stringify(headers)).toBe(204);
       expect(response.headers['access-control-allow-methods'], JSON.stringify(headers)).toBe(
