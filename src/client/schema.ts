@@ -419,6 +419,19 @@ export interface components {
         DinosaurCreateRequest: {
             /** @description The species of the dinosaur */
             species: string;
+            /**
+             * @description Assigned by the server: sent back, it must be empty or null
+             * @enum {unknown}
+             */
+            readonly id?: "" | null;
+            /** @description The Kind: read-only, ignored when sent back */
+            readonly kind?: unknown;
+            /** @description The path of the resource: read-only, ignored when sent back */
+            readonly href?: unknown;
+            /** @description The creation time: read-only, ignored when sent back */
+            readonly created_at?: unknown;
+            /** @description The time of the last change: read-only, ignored when sent back */
+            readonly updated_at?: unknown;
         };
         /**
          * @example {
@@ -428,6 +441,19 @@ export interface components {
         DinosaurPatchRequest: {
             /** @description The species of the dinosaur */
             species?: string;
+            /**
+             * @description Sent back, it must be empty, null or this resource's own id (else 400)
+             * @enum {unknown}
+             */
+            readonly id?: "" | null;
+            /** @description The Kind: read-only, ignored when sent back */
+            readonly kind?: unknown;
+            /** @description The path of the resource: read-only, ignored when sent back */
+            readonly href?: unknown;
+            /** @description The creation time: read-only, ignored when sent back */
+            readonly created_at?: unknown;
+            /** @description The time of the last change: read-only, ignored when sent back */
+            readonly updated_at?: unknown;
         };
         /**
          * @example {
@@ -453,8 +479,9 @@ export interface components {
             readonly kind: string;
             /** @description The path of this resource */
             readonly href: string;
-            /** @description The id of a Dinosaur */
+            /** @description The id of a Dinosaur; null or "" for none */
             dinosaur_id: string | null;
+            /** @description RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             discovered_at: string | null;
             site: string;
             /** @description The referenced Dinosaur */
@@ -519,10 +546,26 @@ export interface components {
          *     }
          */
         FossilCreateRequest: {
-            /** @description The id of a Dinosaur */
+            /** @description The id of a Dinosaur; null or "" for none */
             dinosaur_id?: string | null;
+            /** @description RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             discovered_at?: string | null;
             site: string;
+            /**
+             * @description Assigned by the server: sent back, it must be empty or null
+             * @enum {unknown}
+             */
+            readonly id?: "" | null;
+            /** @description The Kind: read-only, ignored when sent back */
+            readonly kind?: unknown;
+            /** @description The path of the resource: read-only, ignored when sent back */
+            readonly href?: unknown;
+            /** @description The referenced Dinosaur: read-only, ignored when sent back */
+            readonly dinosaur?: unknown;
+            /** @description The creation time: read-only, ignored when sent back */
+            readonly created_at?: unknown;
+            /** @description The time of the last change: read-only, ignored when sent back */
+            readonly updated_at?: unknown;
         };
         /**
          * @example {
@@ -532,10 +575,26 @@ export interface components {
          *     }
          */
         FossilPatchRequest: {
-            /** @description The id of a Dinosaur */
+            /** @description The id of a Dinosaur; null or "" for none */
             dinosaur_id?: string | null;
+            /** @description RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             discovered_at?: string | null;
             site?: string;
+            /**
+             * @description Sent back, it must be empty, null or this resource's own id (else 400)
+             * @enum {unknown}
+             */
+            readonly id?: "" | null;
+            /** @description The Kind: read-only, ignored when sent back */
+            readonly kind?: unknown;
+            /** @description The path of the resource: read-only, ignored when sent back */
+            readonly href?: unknown;
+            /** @description The referenced Dinosaur: read-only, ignored when sent back */
+            readonly dinosaur?: unknown;
+            /** @description The creation time: read-only, ignored when sent back */
+            readonly created_at?: unknown;
+            /** @description The time of the last change: read-only, ignored when sent back */
+            readonly updated_at?: unknown;
         };
         /**
          * @example {
@@ -543,10 +602,10 @@ export interface components {
          *       "kind": "Webhook",
          *       "href": "/api/rh-trex/v1/webhooks/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
          *       "name": "Webhook name",
-         *       "url": "Webhook url",
-         *       "sources": "Webhook sources",
-         *       "event_types": "Webhook event_types",
-         *       "search": "Webhook search",
+         *       "url": "https://192.0.2.10/hooks",
+         *       "sources": "Webhooks",
+         *       "event_types": "Create,Delete",
+         *       "search": "created_at > '2024-01-01'",
          *       "enabled": true,
          *       "created_at": "2026-11-25T12:00:00.000Z",
          *       "updated_at": "2026-11-25T12:00:00.000Z"
@@ -561,13 +620,26 @@ export interface components {
             readonly href: string;
             /** @description A name for people */
             name: string;
-            /** @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts */
+            /**
+             * Format: uri
+             * @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts
+             * @example https://192.0.2.10/hooks
+             */
             url: string;
-            /** @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source */
+            /**
+             * @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source
+             * @example Webhooks
+             */
             sources: string | null;
-            /** @description Comma list of Create, Update, Delete; null or empty: every type */
+            /**
+             * @description Comma list of Create, Update, Delete; null or empty: every type
+             * @example Create,Delete
+             */
             event_types: string | null;
-            /** @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource */
+            /**
+             * @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource
+             * @example created_at > '2024-01-01'
+             */
             search: string | null;
             /** @description Deliveries are made only while true */
             enabled: boolean;
@@ -594,10 +666,10 @@ export interface components {
          *           "kind": "Webhook",
          *           "href": "/api/rh-trex/v1/webhooks/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
          *           "name": "Webhook name",
-         *           "url": "Webhook url",
-         *           "sources": "Webhook sources",
-         *           "event_types": "Webhook event_types",
-         *           "search": "Webhook search",
+         *           "url": "https://192.0.2.10/hooks",
+         *           "sources": "Webhooks",
+         *           "event_types": "Create,Delete",
+         *           "search": "created_at > '2024-01-01'",
          *           "enabled": true,
          *           "created_at": "2026-11-25T12:00:00.000Z",
          *           "updated_at": "2026-11-25T12:00:00.000Z"
@@ -619,10 +691,10 @@ export interface components {
         /**
          * @example {
          *       "name": "Webhook name",
-         *       "url": "Webhook url",
-         *       "sources": "Webhook sources",
-         *       "event_types": "Webhook event_types",
-         *       "search": "Webhook search",
+         *       "url": "https://192.0.2.10/hooks",
+         *       "sources": "Webhooks",
+         *       "event_types": "Create,Delete",
+         *       "search": "created_at > '2024-01-01'",
          *       "secret": "Webhook secret",
          *       "enabled": true
          *     }
@@ -630,26 +702,52 @@ export interface components {
         WebhookCreateRequest: {
             /** @description A name for people */
             name: string;
-            /** @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts */
+            /**
+             * Format: uri
+             * @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts
+             * @example https://192.0.2.10/hooks
+             */
             url: string;
-            /** @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source */
+            /**
+             * @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source
+             * @example Webhooks
+             */
             sources?: string | null;
-            /** @description Comma list of Create, Update, Delete; null or empty: every type */
+            /**
+             * @description Comma list of Create, Update, Delete; null or empty: every type
+             * @example Create,Delete
+             */
             event_types?: string | null;
-            /** @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource */
+            /**
+             * @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource
+             * @example created_at > '2024-01-01'
+             */
             search?: string | null;
             /** @description The key of the X-Webhook-Signature-256 HMAC; write-only, never returned */
             secret: string;
             /** @description Deliveries are made only while true */
             enabled: boolean;
+            /**
+             * @description Assigned by the server: sent back, it must be empty or null
+             * @enum {unknown}
+             */
+            readonly id?: "" | null;
+            /** @description The Kind: read-only, ignored when sent back */
+            readonly kind?: unknown;
+            /** @description The path of the resource: read-only, ignored when sent back */
+            readonly href?: unknown;
+            /** @description The creation time: read-only, ignored when sent back */
+            readonly created_at?: unknown;
+            /** @description The time of the last change: read-only, ignored when sent back */
+            readonly updated_at?: unknown;
         };
         /**
          * @example {
          *       "name": "Webhook name",
-         *       "url": "Webhook url",
-         *       "sources": "Webhook sources",
-         *       "event_types": "Webhook event_types",
-         *       "search": "Webhook search",
+         *       "url": "https://192.0.2.10/hooks",
+         *       "sources": "Webhooks",
+         *       "event_types": "Create,Delete",
+         *       "search": "created_at > '2024-01-01'",
          *       "secret": "Webhook secret",
          *       "enabled": true
          *     }
@@ -657,18 +755,44 @@ export interface components {
         WebhookPatchRequest: {
             /** @description A name for people */
             name?: string;
-            /** @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts */
+            /**
+             * Format: uri
+             * @description The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts
+             * @example https://192.0.2.10/hooks
+             */
             url?: string;
-            /** @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source */
+            /**
+             * @description Comma list of event sources (e.g. Dinosaurs); null or empty: every source
+             * @example Webhooks
+             */
             sources?: string | null;
-            /** @description Comma list of Create, Update, Delete; null or empty: every type */
+            /**
+             * @description Comma list of Create, Update, Delete; null or empty: every type
+             * @example Create,Delete
+             */
             event_types?: string | null;
-            /** @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource */
+            /**
+             * @description A search over the resource as the change left it, e.g. species like 'T%'; null: every resource
+             * @example created_at > '2024-01-01'
+             */
             search?: string | null;
             /** @description The key of the X-Webhook-Signature-256 HMAC; write-only, never returned */
             secret?: string;
             /** @description Deliveries are made only while true */
             enabled?: boolean;
+            /**
+             * @description Sent back, it must be empty, null or this resource's own id (else 400)
+             * @enum {unknown}
+             */
+            readonly id?: "" | null;
+            /** @description The Kind: read-only, ignored when sent back */
+            readonly kind?: unknown;
+            /** @description The path of the resource: read-only, ignored when sent back */
+            readonly href?: unknown;
+            /** @description The creation time: read-only, ignored when sent back */
+            readonly created_at?: unknown;
+            /** @description The time of the last change: read-only, ignored when sent back */
+            readonly updated_at?: unknown;
         };
         /**
          * @example {
@@ -718,9 +842,9 @@ export interface components {
             response_code: number | null;
             /** @description Why the last attempt failed */
             last_error: string | null;
-            /** @description When a failed attempt is retried */
+            /** @description When a failed attempt is retried. RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             next_attempt_at: string | null;
-            /** @description When the receiver accepted it (2xx) */
+            /** @description When the receiver accepted it (2xx). RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             delivered_at: string | null;
             /**
              * Format: date-time
@@ -804,7 +928,7 @@ export interface components {
             source_id: string;
             /** @description Create, Update or Delete */
             event_type: string;
-            /** @description When every controller handled it; null until then */
+            /** @description When every controller handled it; null until then. RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             reconciled_date: string | null;
             /**
              * Format: int32
@@ -813,9 +937,9 @@ export interface components {
             attempts: number;
             /** @description The last handler failure, if any */
             last_error: string | null;
-            /** @description When a failed event is retried */
+            /** @description When a failed event is retried. RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             next_attempt_at: string | null;
-            /** @description When the event was given up after the last allowed attempt */
+            /** @description When the event was given up after the last allowed attempt. RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             failed_at: string | null;
             /** @description Who caused it: the token's username, anonymous when authentication is off, system for the service's own work */
             actor: string | null;

@@ -13,6 +13,19 @@ export interface ScalarField {
   // Accepted on POST and PATCH and stored, never shown: not in responses, lists, searches or events
   // (a webhook's secret).
   readonly writeOnly?: boolean;
+  // What the document says of a field its Kind's rules (plugin.rules) check beyond its type.
+  readonly documented?: FieldDocumentation;
+}
+
+// For a field a Kind's rules check: the JSON Schema keywords those rules enforce (a format, a pattern),
+// and, when the rules go further than a schema can say (an operator's allow-list, a language), what
+// they check in a few words (`rules`, shown as the property's x-trex-rules) and values they accept
+// (`examples`, required then). Documentation only: the rules decide; a test proves the two agree.
+export interface FieldDocumentation {
+  readonly format?: string;
+  readonly pattern?: string;
+  readonly rules?: string;
+  readonly examples?: readonly unknown[];
 }
 
 // What deleting a referenced row does. Rows are soft-deleted, so a database ON DELETE action never
@@ -53,13 +66,20 @@ export type FieldValue<F extends FieldDefinition> = F['required'] extends true
 
 export function defineField<T extends ScalarType, R extends boolean = false, W extends boolean = false>(
   type: T,
-  options: { required?: R; description?: string; writeOnly?: W } = {},
-): { readonly type: T; readonly required: R; readonly description: string; readonly writeOnly: W } {
+  options: { required?: R; description?: string; writeOnly?: W; documented?: FieldDocumentation } = {},
+): {
+  readonly type: T;
+  readonly required: R;
+  readonly description: string;
+  readonly writeOnly: W;
+  readonly documented?: FieldDocumentation;
+} {
   return {
     type,
     required: (options.required ?? false) as R,
     description: options.description ?? '',
     writeOnly: (options.writeOnly ?? false) as W,
+    ...(options.documented ? { documented: options.documented } : {}),
   };
 }
 

@@ -13,15 +13,20 @@ export interface KindSchemas {
   readonly patchRequest: TSchema;
 }
 
+// What body.ts takes of each type, as JSON Schema: text without NUL (PostgreSQL text cannot hold it),
+// integers in PostgreSQL's integer, or those a JSON number carries exactly, RFC 3339 instants that RFC
+// 3339 can write back in UTC. A test holds body.ts and these schemas to each other.
 const jsonTypes: Readonly<Record<FieldType, () => TSchema>> = {
-  string: () => Type.String(),
-  int: () => Type.Integer({ format: 'int32' }),
-  int64: () => Type.Integer({ format: 'int64' }),
+  string: () => Type.String({ pattern: '^[^\\u0000]*$' }),
+  int: () => Type.Integer({ format: 'int32', minimum: -(2 ** 31), maximum: 2 ** 31 - 1 }),
+  int64: () =>
+    Type.Integer({ format: 'int64', minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
   float: () => Type.Number({ format: 'double' }),
   bool: () => Type.Boolean(),
   time: () => Type.String({ format: 'date-time' }),
   ref: () => Type.String(),
 };
+const timeRange = 'an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z';
 
 // Example values for the OpenAPI document, by field type.
 const exampleValues: Readonly<Record<FieldType, (kind: string, field: string) => unknown>> = {
@@ -34,17 +39,54 @@ const exampleValues: Readonly<Record<FieldType, (kind: string, field: string) =>
   ref: () => exampleId,
 };
 
-function fieldSchema(field: FieldDefinition, nullable: boolean): TSchema {
-  const base = jsonTypes[field.type]();
-  const schema = nullable ? Type.Union([base, Type.Null()]) : base;
-  const description =
-    field.type === 'ref'
-      ? `${field.description ? `${field.description}. ` : ''}The id of a ${field.target().name}`
-      : field.description;
+function fieldSchema(field: FieldDefinition, nullable: boolean, base: string): TSchema {
+  const documented = field.type === 'ref' ? undefined : field.documented;
+  // A required text is never empty (body.ts: "is required", "cannot be empty").
+  const type: TSchema = {
+    ...jsonTypes[field.type](),
+    ...(field.required && (field.type === 'string' || field.type === 'ref') ? { minLength: 1 } : {}),
+    ...(documented?.format ? { format: documented.format } : {}),
+    ...(documented?.pattern ? { pattern: documented.pattern } : {}),
+  };
+  const schema = nullable ? Type.Union([type, Type.Null()]) : type;
+  const notes = [field.description];
+  if (field.type === 'ref') {
+    const target = field.target();
+    notes.push(`The id of a ${target.name}${field.required ? '' : '; null or "" for none'}`);
+    return {
+      ...schema,
+      description: notes.filter(Boolean).join('. '),
+      // Where the ids it takes are: a client (or a test) finds or makes a resource there.
+      'x-trex-reference': { kind: target.name, collection: `${base}/${target.plural}` },
+    };
+  }
+  if (field.type === 'time') notes.push(`RFC 3339, ${timeRange}`);
+  const description = notes.filter(Boolean).join('. ');
   return {
     ...schema,
     ...(description ? { description } : {}),
     ...(isWriteOnly(field) ? { writeOnly: true } : {}),
+    ...(documented?.rules ? { 'x-trex-rules': documented.rules } : {}),
+    ...(documented?.examples ? { examples: documented.examples } : {}),
+  };
+}
+
+// What a client reading a resource may send back in a create or a patch: read-only properties,
+// ignored (body.ts), and the id, which must be empty there (or, in a patch, the resource's own).
+function sentBack(kind: KindDefinition, id: string): Record<string, TSchema> {
+  const ignored = (what: string): TSchema =>
+    Type.Optional(
+      Type.Unknown({ readOnly: true, description: `${what}: read-only, ignored when sent back` }),
+    );
+  return {
+    id: Type.Optional(Type.Unsafe({ enum: ['', null], readOnly: true, description: id })),
+    kind: ignored('The Kind'),
+    href: ignored('The path of the resource'),
+    ...Object.fromEntries(
+      relationsOf(kind).map(({ name, target }) => [name, ignored(`The referenced ${target.name}`)]),
+    ),
+    created_at: ignored('The creation time'),
+    updated_at: ignored('The time of the last change'),
   };
 }
 
@@ -68,7 +110,12 @@ export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
   const fields = Object.entries(kind.fields);
   const relations = relationsOf(kind);
   const exampleFields = Object.fromEntries(
-    fields.map(([name, field]) => [name, exampleValues[field.type](kind.name, name)]),
+    fields.map(([name, field]) => [
+      name,
+      field.type !== 'ref' && field.documented?.examples?.length
+        ? field.documented.examples[0]
+        : exampleValues[field.type](kind.name, name),
+    ]),
   );
   const exampleResource = {
     id: exampleId,
@@ -91,7 +138,7 @@ export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
       kind: Type.String({ description: `Always "${kind.name}"`, readOnly: true }),
       href: Type.String({ description: 'The path of this resource', readOnly: true }),
       ...Object.fromEntries(
-        visibleFields(kind.fields).map(([name, field]) => [name, fieldSchema(field, !field.required)]),
+        visibleFields(kind.fields).map(([name, field]) => [name, fieldSchema(field, !field.required, base)]),
       ),
       ...Object.fromEntries(relations.map(({ name, target }) => [name, referenceSchema(target)])),
       created_at: Type.String({
@@ -107,20 +154,27 @@ export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
     },
     { $id: kind.name, examples: [exampleResource] },
   );
+  // Closed: body.ts refuses a property the Kind does not have (400 code 8).
   const createRequest = Type.Object(
-    Object.fromEntries(
-      fields.map(([name, field]) => [
-        name,
-        field.required ? fieldSchema(field, false) : Type.Optional(fieldSchema(field, true)),
-      ]),
-    ),
-    { $id: `${kind.name}CreateRequest`, examples: [exampleFields] },
+    {
+      ...Object.fromEntries(
+        fields.map(([name, field]) => [
+          name,
+          field.required ? fieldSchema(field, false, base) : Type.Optional(fieldSchema(field, true, base)),
+        ]),
+      ),
+      ...sentBack(kind, 'Assigned by the server: sent back, it must be empty or null'),
+    },
+    { $id: `${kind.name}CreateRequest`, additionalProperties: false, examples: [exampleFields] },
   );
   const patchRequest = Type.Object(
-    Object.fromEntries(
-      fields.map(([name, field]) => [name, Type.Optional(fieldSchema(field, !field.required))]),
-    ),
-    { $id: `${kind.name}PatchRequest`, examples: [exampleFields] },
+    {
+      ...Object.fromEntries(
+        fields.map(([name, field]) => [name, Type.Optional(fieldSchema(field, !field.required, base))]),
+      ),
+      ...sentBack(kind, "Sent back, it must be empty, null or this resource's own id (else 400)"),
+    },
+    { $id: `${kind.name}PatchRequest`, additionalProperties: false, examples: [exampleFields] },
   );
   const list = Type.Object(
     {

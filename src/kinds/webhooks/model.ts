@@ -11,16 +11,37 @@ export const webhookKind = defineKind({
       required: true,
       description:
         'The http(s) URL deliveries are POSTed to; its host must be allowed by --webhook-allowed-hosts',
+      // The rules: target-url.ts. A documentation address (RFC 5737) as the example, which needs no DNS.
+      documented: {
+        format: 'uri',
+        rules:
+          'an absolute http or https URL without credentials, whose host --webhook-allowed-hosts allows and resolves',
+        examples: ['https://192.0.2.10/hooks'],
+      },
     }),
     sources: defineField('string', {
       description: 'Comma list of event sources (e.g. Dinosaurs); null or empty: every source',
+      documented: {
+        rules: 'each item the event source of a Kind this service has (its plural, e.g. Webhooks)',
+        examples: ['Webhooks'],
+      },
     }),
     event_types: defineField('string', {
       description: 'Comma list of Create, Update, Delete; null or empty: every type',
+      // filter.ts: items trimmed (JavaScript's trim and \s are the same white space), blank: every type.
+      documented: {
+        pattern: '^\\s*(?:(?:Create|Update|Delete)\\s*(?:,\\s*(?:Create|Update|Delete)\\s*)*)?$',
+        examples: ['Create,Delete'],
+      },
     }),
     search: defineField('string', {
       description:
         "A search over the resource as the change left it, e.g. species like 'T%'; null: every resource",
+      documented: {
+        rules:
+          'the search language of lists (docs/search.md), meaning something for a source the webhook takes',
+        examples: ["created_at > '2024-01-01'"],
+      },
     }),
     secret: defineField('string', {
       required: true,
