@@ -5,6 +5,7 @@ import { type TSchema, Type } from 'typebox';
 import { apiBase, apiRoot, serviceName } from '../service-name.ts';
 import { exampleId, exampleOperationId, exampleTimestamp } from './openapi-examples.ts';
 import { errorResponses } from './openapi-responses.ts';
+import { defineResource } from './resource-routes.ts';
 
 export const errorSchema = Type.Object(
   {
@@ -139,9 +140,9 @@ export async function registerOpenApi(
 
 // `GET /openapi` (the document as JSON) and `GET /openapi.html` (Swagger UI, assets served locally).
 export async function registerOpenApiRoutes(app: FastifyInstance): Promise<void> {
-  app.get(
-    `${apiBase}/openapi`,
-    {
+  // A resource like the others: any other method is 405 with Allow, as the document says.
+  defineResource(app, `${apiBase}/openapi`, {
+    GET: {
       schema: {
         operationId: 'getOpenApi',
         tags: ['metadata'],
@@ -156,9 +157,9 @@ export async function registerOpenApiRoutes(app: FastifyInstance): Promise<void>
           ...errorResponses(500),
         },
       },
+      handler: async () => app.swagger(),
     },
-    async () => app.swagger(),
-  );
+  });
   await app.register(fastifySwaggerUi, {
     routePrefix: `${apiBase}/openapi.html`,
     uiConfig: { docExpansion: 'list', deepLinking: false },
