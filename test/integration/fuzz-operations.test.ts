@@ -518,7 +518,8 @@ function expectDeclared(outgoing: Exchange, reply: Reply, operation: Operation):
   });
   const operationId = String(reply.headers['x-operation-id'] ?? '');
   expect(operationId, context).toMatch(operationIdFormat);
-  const sent = outgoing.headers?.['x-operation-id']?.trim();
+  // HTTP trims spaces and tabs around a header value (OWS), not other white space such as U+00A0.
+  const sent = outgoing.headers?.['x-operation-id']?.replace(/^[ \t]+|[ \t]+$/g, '');
   if (sent !== undefined && operationIdFormat.test(sent)) expect(operationId, context).toBe(sent);
   if (reply.status >= 400) {
     // The Error body (the document's schema was checked above) with the header's operation id, its
