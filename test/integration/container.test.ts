@@ -170,10 +170,11 @@ describe('the Containerfile, replayed', () => {
     chmodSync(scratch, 0o755);
     replayCopies(deps);
     for (const command of all(deps, 'RUN')) {
-      // The command as written; npm may take packages from its local cache (it checks the lock's hashes).
+      // The command as written, with an npm cache of its own: the image's step cleans its cache, which
+      // must not be the cache of whoever runs the tests.
       await run('sh', ['-c', command], {
         cwd: stageDirectory('deps'),
-        env: { ...cleanEnvironment(), npm_config_prefer_offline: 'true' },
+        env: { ...cleanEnvironment(), npm_config_cache: join(scratch, 'npm-cache') },
       });
     }
     replayCopies(runtime);
