@@ -1,6 +1,14 @@
 #!/usr/bin/env node
-// The `trex` command. The sources are TypeScript, loaded through tsx so there is no build step.
-import { register } from 'tsx/esm/api';
+// The `trex` command. It runs the compiled command in dist/ (`npm run build`; `npm start` builds first)
+// while it matches the sources, and otherwise the TypeScript sources through tsx: an edit to src/ is
+// never run stale, and a fresh clone needs no build step.
+import { currentCompiledEntry } from './compiled.js';
 
-register();
-await import('../src/cli/main.ts');
+const compiled = currentCompiledEntry();
+if (compiled) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('../src/cli/main.ts');
+}

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import type { TestProject } from 'vitest/node';
+import { currentCompiledEntry } from '../../bin/compiled.js';
 import { migrations } from '../../src/app/plugins.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
@@ -46,6 +48,11 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   );
   await migrateToLatest(template.db, migrations);
   await template.close();
+
+  // Tests that run `trex` run the compiled command, as `npm start` does. A nested run (a test that runs
+  // the test runner) finds it current and leaves it alone, so no running `trex` sees it rewritten.
+  if (!currentCompiledEntry())
+    execFileSync('npm', ['run', '-s', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
   project.provide('adminUrl', adminUrl);
   project.provide('templateDatabase', templateDatabase);
