@@ -14,11 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cloneProject } from '../../src/generator/clone.ts';
-import { serviceName } from '../../src/service-name.ts';
 
-// The generator and clone, end to end: each works on a copy of this project (with this project's
-// node_modules linked in), and the copy's own type check, lint and tests must pass.
+// A new service as a user makes one: `trex clone` copies this project under a new name (this project's
+// node_modules linked in), then `trex generate` adds and changes a Kind in it; after each step the new
+// service's own type check, lint and tests must pass.
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const minutes = 60_000;
 
@@ -46,38 +45,48 @@ const trex = (cwd: string, ...args: string[]): Promise<Result> =>
 const npx = (cwd: string, ...args: string[]): Promise<Result> =>
   run(cwd, join(cwd, 'node_modules/.bin', args[0] ?? ''), args.slice(1));
 
-function copyOfProject(name: string): string {
-  const destination = mkdtempSync(join(tmpdir(), 'trex-copy-'));
-  chmodSync(destination, 0o755); // the embedded PostgreSQL of the copy's tests runs as another user
-  cloneProject({ root, name, destination });
-  symlinkSync(join(root, 'node_modules'), join(destination, 'node_modules'));
-  return destination;
-}
-
 async function expectPasses(result: Promise<Result>): Promise<void> {
   const { code, stdout, stderr } = await result;
   expect(code, `${stdout.slice(-3000)}\n${stderr.slice(-3000)}`).toBe(0);
 }
 
-// The copy type-checks, lints, and passes the new Kind's tests and the OpenAPI document's. The three run at
-// once: the type check is CPU-bound while the tests mostly wait on PostgreSQL.
-async function checksPass(copy: string): Promise<void> {
+// The service type-checks, lints, and passes the given tests. The three run at once: the type check is
+// CPU-bound while the tests mostly wait on PostgreSQL.
+async function checksPass(service: string, tests: string[]): Promise<void> {
   await Promise.all([
-    expectPasses(npx(copy, 'tsc', '-p', '.')),
-    expectPasses(npx(copy, 'biome', 'check', '.')),
-    expectPasses(
-      npx(copy, 'vitest', 'run', 'test/integration/gadgets.test.ts', 'test/integration/openapi.test.ts'),
-    ),
+    expectPasses(npx(service, 'tsc', '-p', '.')),
+    expectPasses(npx(service, 'biome', 'check', '.')),
+    expectPasses(npx(service, 'vitest', 'run', ...tests)),
   ]);
 }
 
-describe('trex generate, in a copy of the project', () => {
+// The new Kind's tests, and the OpenAPI document's: the generator regenerated the document and client, and
+// the service must serve what it committed.
+const kindTests = ['test/integration/gadgets.test.ts', 'test/integration/openapi.test.ts'];
+
+describe('a new service: trex clone, then trex generate', () => {
+  let scratch: string;
   let copy: string;
   beforeAll(() => {
-    copy = copyOfProject(serviceName);
+    scratch = mkdtempSync(join(tmpdir(), 'trex-clone-'));
+    chmodSync(scratch, 0o755); // the embedded PostgreSQL of the copy's tests runs as another user
+    copy = join(scratch, 'my-service');
   });
   afterAll(() => {
-    rmSync(copy, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('clones the project as a renamed service', async () => {
+    await expectPasses(trex(root, 'clone', '--name', 'my-service', '--destination', copy));
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+
+    expect(readFileSync(join(copy, 'src/service-name.ts'), 'utf8')).toContain("serviceName = 'my-service'");
+    expect(JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8')).name).toBe('my-service');
+    expect(readFileSync(join(copy, 'README.md'), 'utf8')).toContain('/api/my-service/v1/dinosaurs');
+    expect(statSync(join(copy, 'bin/trex.js')).mode & 0o777).toBe(
+      statSync(join(root, 'bin/trex.js')).mode & 0o777,
+    );
+    expect(existsSync(join(copy, 'node_modules/.bin/tsc'))).toBe(true);
   });
 
   // `order` and `user` are SQL keywords: the generated SQL must quote them.
@@ -85,7 +94,7 @@ describe('trex generate, in a copy of the project', () => {
     'title:string:required,count:int,weight:float,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required';
 
   it(
-    'adds a Kind with every field type, which type-checks, lints and passes its own tests',
+    "adds a Kind with every field type; the service type-checks, lints, and passes its tests and the Kind's",
     async () => {
       await expectPasses(trex(copy, 'generate', '--kind', 'Gadget', '--fields', fields));
       for (const file of ['model.ts', 'plugin.ts', 'controllers.ts'])
@@ -94,8 +103,13 @@ describe('trex generate, in a copy of the project', () => {
         expect.stringMatching(/^\d{12}_create_gadgets\.ts$/),
       ]);
       expect(readFileSync(join(copy, 'src/app/plugins.ts'), 'utf8')).toMatch(/gadgetPlugin/);
-      // The generator regenerated the OpenAPI document and client: the copy serves what it committed.
-      await checksPass(copy);
+      // The renamed service's own tests too: its unit tests, and the example Kind at the HTTP edge.
+      await checksPass(copy, [
+        ...kindTests,
+        'test/unit',
+        'test/integration/dinosaurs.test.ts',
+        'test/integration/edge.test.ts',
+      ]);
     },
     6 * minutes,
   );
@@ -133,9 +147,9 @@ describe('trex generate, in a copy of the project', () => {
       expect(alter).toMatch(/add column "colour" text/);
       expect(alter).toMatch(/add column "find_id" text references "fossils" \(id\) on delete restrict/);
       expect(alter).toMatch(/create index "gadgets_find_id" on "gadgets" \("find_id"\)/);
-      // The copy's test run migrates a fresh template database through both migrations, then tests the
-      // Kind with its new fields; the regenerated OpenAPI document and client are what the copy serves.
-      await checksPass(copy);
+      // The test run migrates a fresh template database through both migrations, then tests the Kind
+      // with its new fields.
+      await checksPass(copy, kindTests);
     },
     6 * minutes,
   );
@@ -146,47 +160,4 @@ describe('trex generate, in a copy of the project', () => {
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/unknown type 'strng'/)]);
     expect(existsSync(join(copy, 'src/kinds/widgets'))).toBe(false);
   });
-});
-
-describe('trex clone', () => {
-  let clone: string;
-  afterAll(() => {
-    rmSync(clone, { recursive: true, force: true });
-  });
-
-  it(
-    'copies the project as a renamed service whose own checks and tests pass',
-    async () => {
-      clone = mkdtempSync(join(tmpdir(), 'trex-clone-'));
-      chmodSync(clone, 0o755);
-      const destination = join(clone, 'my-service');
-      await expectPasses(trex(root, 'clone', '--name', 'my-service', '--destination', destination));
-      symlinkSync(join(root, 'node_modules'), join(destination, 'node_modules'));
-
-      expect(readFileSync(join(destination, 'src/service-name.ts'), 'utf8')).toContain(
-        "serviceName = 'my-service'",
-      );
-      expect(JSON.parse(readFileSync(join(destination, 'package.json'), 'utf8')).name).toBe('my-service');
-      expect(readFileSync(join(destination, 'README.md'), 'utf8')).toContain('/api/my-service/v1/dinosaurs');
-      expect(statSync(join(destination, 'bin/trex.js')).mode & 0o777).toBe(
-        statSync(join(root, 'bin/trex.js')).mode & 0o777,
-      );
-      expect(existsSync(join(destination, 'node_modules/.bin/tsc'))).toBe(true);
-
-      await Promise.all([
-        expectPasses(npx(destination, 'tsc', '-p', '.')),
-        expectPasses(
-          npx(
-            destination,
-            'vitest',
-            'run',
-            'test/unit',
-            'test/integration/dinosaurs.test.ts',
-            'test/integration/edge.test.ts',
-          ),
-        ),
-      ]);
-    },
-    6 * minutes,
-  );
 });
