@@ -11,6 +11,7 @@ import {
 import { dirname, join, relative } from 'node:path';
 import { serviceName } from '../service-name.ts';
 import { GeneratorError } from './errors.ts';
+import { formatFiles } from './generated-files.ts';
 
 export interface CloneOptions {
   readonly root: string;
@@ -22,7 +23,7 @@ export interface CloneOptions {
 const deploymentFiles = /^(deploy\/|Containerfile$)/;
 
 // Never copied: installed packages, local data, build and test output.
-const skipped = new Set(['node_modules', '.git', '.trex', 'test-results', 'coverage']);
+const skipped = new Set(['node_modules', '.git', '.trex', 'dist', 'test-results', 'coverage']);
 
 // `trex clone`: a copy of the project whose service is called `name`: the API root, the error code
 // prefix, the service-name constant and the package name change, in code and docs alike. Mentions of
@@ -38,15 +39,20 @@ export function cloneProject(options: CloneOptions): number {
     throw new GeneratorError(`--destination ${destination} exists and is not empty`);
   }
   const files = projectFiles(root);
+  const changed: string[] = [];
   for (const file of files) {
     const from = join(root, file);
     const to = join(destination, file);
     mkdirSync(dirname(to), { recursive: true });
     const content = readFileSync(from);
     const text = content.includes(0) ? undefined : content.toString('utf8');
-    writeFileSync(to, text === undefined ? content : renamed(text, name, deploymentFiles.test(file)));
+    const renamedText = text === undefined ? undefined : renamed(text, name, deploymentFiles.test(file));
+    writeFileSync(to, renamedText ?? content);
     chmodSync(to, statSync(from).mode & 0o777);
+    if (renamedText !== text) changed.push(to);
   }
+  // A longer or shorter name moves lines past or within the formatter's width: the copy's lint passes.
+  formatFiles(root, destination, changed);
   return files.length;
 }
 

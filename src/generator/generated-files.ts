@@ -17,20 +17,21 @@ export function fileState(path: string): FileState {
   return stamp === digest(rest.join('\n')) ? 'generated' : 'edited';
 }
 
-// Formats the written files with the project's formatter (imports sorted, lines wrapped), then stamps
-// every generated one with the digest of its formatted text.
-export function formatAndStamp(root: string, paths: readonly string[]): void {
+// Formats written files with the formatter of `root`'s project (imports sorted, lines wrapped), under
+// the configuration of the project in `cwd`; what it cannot fix is left for that project's lint to report.
+export function formatFiles(root: string, cwd: string, paths: readonly string[]): void {
   const biome = join(root, 'node_modules', '.bin', 'biome');
-  if (existsSync(biome) && paths.length > 0) {
-    try {
-      execFileSync(biome, ['check', '--write', '--no-errors-on-unmatched', ...paths], {
-        cwd: root,
-        stdio: 'pipe',
-      });
-    } catch {
-      // Left as generated: the project's lint reports whatever the formatter could not fix.
-    }
+  if (!existsSync(biome) || paths.length === 0) return;
+  try {
+    execFileSync(biome, ['check', '--write', '--no-errors-on-unmatched', ...paths], { cwd, stdio: 'pipe' });
+  } catch {
+    // Left as written: the lint reports it.
   }
+}
+
+// Formats the written files, then stamps every generated one with the digest of its formatted text.
+export function formatAndStamp(root: string, paths: readonly string[]): void {
+  formatFiles(root, root, paths);
   for (const path of paths) {
     const [first = '', ...rest] = readFileSync(path, 'utf8').split('\n');
     if (!first.startsWith(generatedMarker)) continue;
