@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnvironment, freePort, runTrex, startTrex, type TrexProcess, waitFor } from '../support/cli.ts';
+import {
+  cleanEnvironment,
+  freePorts,
+  runTrex,
+  startTrex,
+  type TrexProcess,
+  waitFor,
+} from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import {
   counterValue,
@@ -597,7 +604,7 @@ describe('development tokens (trex token and trex serve --enable-jwt in developm
   async function serve(args: string[]): Promise<{ trex: TrexProcess; apiUrl: string }> {
     const database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
+    const [api, metrics, health] = await freePorts(3);
     const apiUrl = `http://127.0.0.1:${api}`;
     const trex = startTrex(
       [

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.ts';
-import { cleanEnvironment, freePort, runTrex } from '../support/cli.ts';
+import { cleanEnvironment, freePorts, runTrex } from '../support/cli.ts';
 import { createTestDatabase } from '../support/database.ts';
 import { jwksFile, signingKey } from '../support/identity-provider.ts';
 import type { ApiResponse, TestService } from '../support/service.ts';
@@ -225,7 +225,7 @@ describe('a broken ACL or policy file stops the service at start-up', () => {
       const database = await createTestDatabase();
       try {
         const keys = jwksFile([await signingKey('cli-key')]);
-        const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
+        const [api, metrics, health] = await freePorts(3);
         const result = await runTrex(
           [
             'serve',

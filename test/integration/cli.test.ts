@@ -12,7 +12,7 @@ import {
   bindFlags,
   cleanEnvironment,
   exitWithin,
-  freePort,
+  freePorts,
   runTrex,
   startTrex,
   type TrexProcess,
@@ -193,7 +193,7 @@ describe('trex serve shutting down with a request in flight', () => {
   it('finishes the in-flight PATCH, stops accepting, and exits 0', async () => {
     const database = await testDatabase();
     const cwd = temporaryDirectory();
-    const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
+    const [api, metrics, health] = await freePorts(3);
     const apiUrl = `http://127.0.0.1:${api}`;
     // Flags in the `--flag value` form here.
     const trex = started(

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 // The real `trex` command of this checkout.
@@ -98,18 +98,27 @@ export async function runTrex(
   }
 }
 
-// A port nothing listens on right now (the OS picks it).
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
+// `count` distinct ports nothing listens on right now (the OS picks them). The probes stay open until
+// all are picked: closed one by one, the OS may hand the same port out twice.
+export async function freePorts(count: number): Promise<number[]> {
+  const probes = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const probe = createServer();
+          probe.once('error', reject);
+          probe.listen(0, '127.0.0.1', () => resolve(probe));
+        }),
+    ),
+  );
+  const ports = probes.map((probe) => {
+    const address = probe.address();
+    if (typeof address !== 'object' || !address) throw new Error('no port');
+    return address.port;
   });
+  await Promise.all(probes.map((probe) => new Promise((resolve) => probe.close(resolve))));
+  return ports;
 }
 
 // Polls `condition` until it holds; throws with `what` after `timeoutMs`.
@@ -155,7 +164,7 @@ export async function bindFlags(): Promise<{
   healthUrl: string;
   metricsUrl: string;
 }> {
-  const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
+  const [api, metrics, health] = await freePorts(3);
   return {
     args: [
       `--api-server-bindaddress=127.0.0.1:${api}`,

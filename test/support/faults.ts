@@ -3,7 +3,7 @@
 import KSUID from 'ksuid';
 import pg from 'pg';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
-import { cleanEnvironment, freePort, startTrex, type TrexProcess, waitFor } from './cli.ts';
+import { cleanEnvironment, freePorts, startTrex, type TrexProcess, waitFor } from './cli.ts';
 import { collection, type Outcome } from './load.ts';
 
 export type Query = <R extends pg.QueryResultRow = pg.QueryResultRow>(
@@ -225,7 +225,7 @@ export async function startServe(
   cwd: string,
   timeoutMs = 45_000,
 ): Promise<ServeProcess> {
-  const [api, metrics, health] = [await freePort(), await freePort(), await freePort()];
+  const [api, metrics, health] = await freePorts(3);
   const trex = startTrex(
     [
       'serve',
