@@ -1,12 +1,20 @@
 // `npm run build` (run by `npm start` first, and by the test setup): compiles the trex command from src/
-// into dist/, which bin/trex.js runs while no source is newer. Compiled, a process starts with about half
-// the CPU it spends loading the sources through tsx. Packages stay in node_modules; each command's
-// work stays a chunk of its own, loaded when the command runs.
-import { rmSync } from 'node:fs';
+// into dist/, which bin/trex.js runs while no source is newer. Each command's work stays a chunk of its
+// own, loaded when the command runs. Packages stay in node_modules, but for three pure ES-module
+// libraries made of many small files: loading TypeBox's, Kysely's and jose's 2,600 modules one by one
+// was half of what a process spent starting. Compiled so, `trex serve` starts with about 0.9 s of CPU;
+// from the sources through tsx it takes about 3 s.
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
+const bundled = ['typebox', 'kysely', 'jose'];
+
 const root = fileURLToPath(new URL('..', import.meta.url));
+const { dependencies, devDependencies } = JSON.parse(readFileSync(`${root}/package.json`, 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 const started = performance.now();
 rmSync(`${root}/dist`, { recursive: true, force: true });
 await build({
@@ -17,7 +25,8 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  packages: 'external',
+  // A package named here stays external with every path under it (`kysely/helpers/postgres` too).
+  external: Object.keys({ ...dependencies, ...devDependencies }).filter((name) => !bundled.includes(name)),
   logLevel: 'warning',
 });
 process.stderr.write(`compiled src/ into dist/ in ${Math.round(performance.now() - started)} ms\n`);
