@@ -1,8 +1,8 @@
 // `npm run build` (run by `npm start` first, and by the test setup): compiles the trex command from src/
 // into dist/, which bin/trex.js runs while no source is newer. Each command's work stays a chunk of its
 // own, loaded when the command runs. Packages stay in node_modules, but for three pure ES-module
-// libraries made of many small files: loading TypeBox's, Kysely's and jose's 2,600 modules one by one
-// was half of what a process spent starting. Compiled so, `trex serve` starts with about 0.9 s of CPU;
+// libraries made of many small files: loading TypeBox's, Kysely's and jose's 680 modules file by file
+// (2,600 imports resolved) was nearly half of what a process spent starting. Compiled so, `trex serve` starts with about 0.9 s of CPU;
 // from the sources through tsx it takes about 3 s.
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
