@@ -1,5 +1,5 @@
 // `npm run build` (run by `npm start` first, and by the test setup): compiles the trex command from src/
-// into dist/, which bin/trex.js runs while no source is newer. Each command's work stays a chunk of its
+// into dist/, which bin/trex.js runs while no source or install is newer. Each command's work stays a chunk of its
 // own, loaded when the command runs. Packages stay in node_modules, but for three pure ES-module
 // libraries made of many small files: loading TypeBox's, Kysely's and jose's 680 modules file by file
 // (2,600 imports resolved) was nearly half of what a process spent starting. Compiled so, `trex serve` starts with about 0.9 s of CPU;
