@@ -4,6 +4,7 @@ import { SlowestFirst } from './test/support/sequencer.ts';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/.git/**', 'test/pooler/**'], // npm run test:pooler runs these
     globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     // Most test files wait on PostgreSQL, HTTP or a child process far more than they compute, so three

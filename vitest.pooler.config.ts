@@ -9,5 +9,10 @@ import base from './vitest.config.ts';
 // biome-ignore lint/style/noDefaultExport: vitest reads the default export
 export default defineConfig({
   ...base,
-  test: { ...base.test, include: ['test/pooler/**/*.test.ts'], isolate: true },
+  test: {
+    ...base.test,
+    include: ['test/pooler/**/*.test.ts'],
+    exclude: (base.test?.exclude ?? []).filter((pattern) => !pattern.startsWith('test/pooler')),
+    isolate: true,
+  },
 });
