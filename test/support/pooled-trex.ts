@@ -4,11 +4,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
+import type { RawOptions } from '../../src/config/config.ts';
 import { options as optionTable } from '../../src/config/options.ts';
 import { bindFlags, cleanEnvironment, exitWithin, startTrex, type TrexProcess, waitFor } from './cli.ts';
-import type { TestDatabase } from './database.ts';
-import type { PgBouncer } from './pgbouncer.ts';
-import { type ApiInit, type ApiResponse, callApi } from './service.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+import { type PgBouncer, startPgBouncer } from './pgbouncer.ts';
+import { type ApiInit, type ApiResponse, callApi, type TestService } from './service.ts';
+import { createTestKeys } from './tokens.ts';
 
 export const apiBase = '/api/rh-trex/v1';
 
@@ -35,6 +38,9 @@ export interface ReplicaOptions {
   // Bearer token for `api` and for the readiness poll (JWT on).
   readonly token?: string;
   readonly startTimeoutMs?: number;
+  // What tells it serves: its list endpoint answering 200 (a query through the pooler), or, while a
+  // test holds the dinosaurs table locked, its readiness endpoint (/readyz: the database answers).
+  readonly ready?: 'list' | 'readyz';
 }
 
 // The flags that put a replica of `database` behind `pooler`.
@@ -99,9 +105,9 @@ export async function startPooledReplica(
           throw new Error(`trex exited before serving:\n${trex.stderr()}\n${trex.stdout().slice(-3000)}`);
         }
         try {
-          const response = await fetch(`${bind.apiUrl}${apiBase}/dinosaurs`, {
-            headers: headers(options.token),
-          });
+          const url =
+            options.ready === 'readyz' ? `${bind.healthUrl}/readyz` : `${bind.apiUrl}${apiBase}/dinosaurs`;
+          const response = await fetch(url, { headers: headers(options.token) });
           await response.arrayBuffer();
           return response.status === 200;
         } catch {
@@ -119,6 +125,45 @@ export async function startPooledReplica(
     throw new Error(`${(error as Error).message}\nlast output:\n${tail}\n${trex.stderr().slice(-2000)}`);
   }
   return replica;
+}
+
+// What test/support/service.ts's startTestService gives (a service on a fresh database, JWT on, trusting
+// a key of its own), as a real `trex serve` behind a PgBouncer of its own: the shared suites (the Kind
+// contract) run against it unchanged. The pooler and the database go when it stops.
+export async function startPooledTestService(flags: RawOptions = {}): Promise<TestService> {
+  const database = await createTestDatabase();
+  const cleanups: (() => Promise<void>)[] = [() => database.drop()];
+  const cleanUp = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  try {
+    const pooler = await startPgBouncer(inject('adminUrl'));
+    cleanups.push(() => pooler.stop());
+    const keys = await createTestKeys();
+    const replica = await startPooledReplica(database, pooler, {
+      args: [
+        '--enable-jwt=true',
+        `--jwk-cert-file=${keys.jwksFile}`,
+        '--db-max-open-connections=10',
+        ...flagsOf(flags),
+      ],
+      token: await keys.mint(),
+    });
+    cleanups.push(() => replica.stop());
+    return {
+      apiUrl: replica.apiUrl,
+      healthUrl: replica.healthUrl,
+      metricsUrl: replica.metricsUrl,
+      database,
+      keys,
+      logs: replica.logs,
+      api: replica.api,
+      stop: cleanUp,
+    };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
 }
 
 // `--flag=value` for each RawOptions-style entry (camelCase keys of src/config/options.ts; keys the table
