@@ -5,6 +5,7 @@ import { ControllerManager } from '../events/controller-manager.ts';
 import { ControllerRegistry } from '../events/controllers.ts';
 import { eventKind } from '../events/event-kind.ts';
 import { oldestUnreconciledAge } from '../events/event-queue.ts';
+import type { Lease } from '../events/lease-workers.ts';
 import { Listener } from '../events/listener.ts';
 import { WatchStreams } from '../events/watch.ts';
 import { KindDao } from '../kinds/framework/dao.ts';
@@ -36,6 +37,7 @@ export function createEventsSide(
   deps: ServiceDependencies,
   metrics: Metrics,
   webhooks: WebhookDeliveries,
+  lease: Lease,
   logger: Logger,
   tracer: Tracer | undefined,
 ): EventsSide {
@@ -44,16 +46,15 @@ export function createEventsSide(
   for (const { plugin, service } of kinds) {
     if (plugin.controllers) registry.add(plugin.kind.eventSource, plugin.controllers(service, logger));
   }
-  const listener = new Listener(database.url, 'events', logger);
-  // The manager's own connections, one pinned per worker for its claims (session locks), re-reads and
-  // marks, so claiming never waits behind requests. The handlers (a Kind's controllers, the fan-out) use
-  // the main pool: at most one connection per worker, alongside requests.
-  const workerPool = openDatabase(
-    { ...config.db, url: database.url, maxConnections: config.events.concurrency },
-    logger,
-  );
+  // LISTEN needs a session of its own: through a transaction pooler, it goes to the server directly.
+  const listener = new Listener(config.listenUrl ?? database.url, 'events', logger);
+  // The claims and records, on connections of their own, so they never wait behind requests: at most a
+  // claim, a record and a renewal or look-ahead at once. The handlers (a Kind's controllers, the
+  // fan-out) use the main pool.
+  const claimPool = openDatabase({ ...config.db, url: database.url, maxConnections: 3 }, logger);
   const manager = new ControllerManager({
-    db: workerPool.db,
+    db: claimPool.db,
+    lease,
     listener,
     registry,
     settings: { ...config.events, maxBackoffMs: 10 * 60_000 },
@@ -78,7 +79,7 @@ export function createEventsSide(
     stop: async () => {
       await manager.stop();
       await webhooks.stop();
-      await workerPool.close();
+      await claimPool.close();
     },
     watch,
     eventService: createKindService(eventKind, new KindDao(eventKind), deps, [], undefined, tracer),

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { createAccessControl } from '../auth/access.ts';
 import type { Address, Config } from '../config/config.ts';
 import { eventKind } from '../events/event-kind.ts';
+import { newLeaseOwner } from '../events/lease-workers.ts';
 import { createNotifier, noNotify } from '../events/notifier.ts';
 import { buildApiServer } from '../http/api-server.ts';
 import { buildHealthServer } from '../http/health-server.ts';
@@ -97,8 +98,19 @@ export async function startService(
       tracer,
     ),
   }));
-  const webhooks = createWebhookDeliveries(config, database, context.kinds, outbound, metrics, newId, logger);
-  const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, logger, tracer);
+  // One owner for this process's claims on events and deliveries, which last --event-lease unless renewed.
+  const lease = { owner: newLeaseOwner(), ms: config.events.leaseMs };
+  const webhooks = createWebhookDeliveries(
+    config,
+    database,
+    context.kinds,
+    outbound,
+    metrics,
+    newId,
+    lease,
+    logger,
+  );
+  const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, lease, logger, tracer);
 
   if (!config.auth.enableJwt) {
     logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);

@@ -3,6 +3,7 @@ import type { Config } from '../config/config.ts';
 import type { Db } from '../db/database.ts';
 import { openDatabase } from '../db/pool.ts';
 import type { EventHandler } from '../events/controllers.ts';
+import type { Lease } from '../events/lease-workers.ts';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
 import { DeliveryDispatcher, type DeliveryObserver } from '../kinds/webhooks/dispatcher.ts';
 import { fanOut } from '../kinds/webhooks/fanout.ts';
@@ -24,19 +25,19 @@ export function createWebhookDeliveries(
   client: HttpClient,
   observer: DeliveryObserver,
   newId: () => string,
+  lease: Lease,
   logger: Logger,
 ): WebhookDeliveries {
-  // A worker each, and one for retry timing.
-  const pool = openDatabase(
-    { ...config.db, url: database.url, maxConnections: config.webhooks.concurrency + 1 },
-    logger,
-  );
+  // The claims and records, as the controller manager's (app/events.ts).
+  const pool = openDatabase({ ...config.db, url: database.url, maxConnections: 3 }, logger);
   const dispatcher = new DeliveryDispatcher({
     db: pool.db,
+    lease,
     client,
     observer,
     settings: {
       ...config.webhooks,
+      batchSize: config.events.batchSize,
       maxBackoffMs: 10 * 60_000,
       resyncIntervalMs: config.events.resyncIntervalMs,
     },

@@ -22,6 +22,7 @@ export interface Address {
 export interface Config {
   readonly environment: Environment;
   readonly database: DatabaseSource;
+  readonly listenUrl: string | undefined; // where LISTEN connects, when not the database's own URL
   readonly db: {
     readonly maxConnections: number;
     readonly acquireTimeoutMs: number;
@@ -54,6 +55,8 @@ export interface Config {
     readonly notify: boolean;
     readonly resyncIntervalMs: number;
     readonly concurrency: number;
+    readonly batchSize: number;
+    readonly leaseMs: number;
     readonly maxAttempts: number;
     readonly retryBackoffMs: number;
     readonly watchHeartbeatMs: number;
@@ -114,6 +117,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       rootcert: text('dbRootcert'),
       embeddedDir: text('embeddedDbDir'),
     }),
+    listenUrl: stringOrUndefined(raw('dbListenUrl')),
     db: {
       maxConnections: integer('dbMaxOpenConnections'),
       acquireTimeoutMs: duration('dbAcquireTimeout'),
@@ -157,6 +161,8 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       notify: bool('enableEventNotify', true),
       resyncIntervalMs: Math.max(100, duration('eventResyncInterval')),
       concurrency: Math.max(1, integer('eventConcurrency')),
+      batchSize: Math.max(1, integer('eventBatchSize')),
+      leaseMs: Math.max(100, duration('eventLease')),
       maxAttempts: Math.max(1, integer('eventMaxAttempts')),
       retryBackoffMs: duration('eventRetryBackoff'),
       watchHeartbeatMs: duration('watchHeartbeatInterval'),

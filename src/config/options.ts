@@ -79,7 +79,14 @@ export const options = {
     type: 'int',
     commands: both,
     default: 50,
-    help: 'Size of the main connection pool (requests, watch streams, event handlers); `trex serve` opens up to this + --event-concurrency + --webhook-concurrency + 2 connections in all',
+    help: 'Size of the main connection pool (requests, watch streams, event handlers); `trex serve` opens up to this + 7 connections in all',
+  },
+  dbListenUrl: {
+    flag: 'db-listen-url',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: 'PostgreSQL URL for the one LISTEN connection (a direct one when --db-url is a transaction pooler); --db-url when empty',
   },
   dbPreparedStatements: {
     flag: 'db-prepared-statements',
@@ -273,7 +280,21 @@ export const options = {
     type: 'int',
     commands: serve,
     default: 4,
-    help: 'Events this process handles at once, each worker on a connection of its own (beside the main pool)',
+    help: 'Events this process handles at once (their handlers use the main pool)',
+  },
+  eventBatchSize: {
+    flag: 'event-batch-size',
+    type: 'int',
+    commands: serve,
+    default: 32,
+    help: 'Most events one claim statement takes (and webhook deliveries likewise)',
+  },
+  eventLease: {
+    flag: 'event-lease',
+    type: 'duration',
+    commands: serve,
+    default: '30s',
+    help: 'How long a claim on an event or delivery lasts unless renewed: the longest a dead replica keeps its work',
   },
   eventMaxAttempts: {
     flag: 'event-max-attempts',
@@ -317,7 +338,7 @@ export const options = {
     type: 'int',
     commands: serve,
     default: 4,
-    help: 'Webhook deliveries this process sends at once (on this many connections of their own, plus one); one webhook may take at most half of them, so two hung receivers can hold them all',
+    help: 'Webhook deliveries this process sends at once; one webhook may take at most half of them, so two hung receivers can hold them all',
   },
   webhookMaxAttempts: {
     flag: 'webhook-max-attempts',

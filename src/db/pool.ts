@@ -2,18 +2,18 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
-import { PreparingClient } from './prepared-statements.ts';
+import { serviceClientClass } from './service-client.ts';
 import { type QuerySpan, tracedDialect } from './traced-dialect.ts';
 
 export interface PoolSettings {
   readonly url: string;
   readonly maxConnections: number;
   readonly acquireTimeoutMs: number;
-  // 0: none. Otherwise the server cancels a statement after this long, and the client gives up a little
-  // later still, for a server that stopped answering altogether (a frozen host, a partition).
+  // 0: none. Otherwise a statement is cancelled after this long, and the client gives up a little later
+  // still, for a server that stopped answering altogether (a frozen host, a partition).
   readonly queryTimeoutMs?: number;
   readonly debug: boolean;
-  // Each statement with parameters prepared once per connection (db/prepared-statements.ts); the default.
+  // Each statement with parameters prepared once per connection (db/service-client.ts); the default.
   readonly preparedStatements?: boolean;
 }
 
@@ -27,16 +27,19 @@ export interface DatabaseHandle {
 // With `querySpan` (tracing on), every statement runs in a span; without it, nothing is wrapped.
 export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?: QuerySpan): DatabaseHandle {
   const pool = new pg.Pool({
-    Client: settings.preparedStatements === false ? pg.Client : PreparingClient,
+    Client: serviceClientClass({
+      prepare: settings.preparedStatements !== false,
+      statementTimeoutMs: settings.queryTimeoutMs ?? 0,
+    }),
     connectionString: settings.url,
     max: settings.maxConnections,
     // A request waiting longer than this for a connection fails with 503 instead of hanging.
     connectionTimeoutMillis: settings.acquireTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'trex',
-    ...(settings.queryTimeoutMs
-      ? { statement_timeout: settings.queryTimeoutMs, query_timeout: settings.queryTimeoutMs + 1000 }
-      : {}),
+    // Nothing is set on the session (a transaction pooler shares server connections between clients):
+    // the statement timeout is the client's (db/service-client.ts).
+    ...(settings.queryTimeoutMs ? { query_timeout: settings.queryTimeoutMs + 1000 } : {}),
   });
   // A connection losing its server (restart, pg_terminate_backend) must not crash the process: the pool
   // reports idle ones, and a checked-out one also emits on itself, where nothing else listens.

@@ -1,21 +1,21 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
-import { ClaimWorkers, retryDelay } from './claim-workers.ts';
 import type { ControllerRegistry, EventRecord } from './controllers.ts';
 import {
-  dueEvents,
-  markAttemptFailed,
-  markReconciled,
-  msUntilNextRetry,
-  releaseEvent,
-  stillDue,
-  tryClaimEvent,
+  claimEvents,
+  type EventOutcome,
+  msUntilNextEventDue,
+  recordEventOutcomes,
+  releaseEventClaims,
+  renewEventClaims,
 } from './event-queue.ts';
+import { type Lease, LeaseWorkers, retryDelay } from './lease-workers.ts';
 import type { Listener } from './listener.ts';
 
 export interface ControllerSettings {
   readonly resyncIntervalMs: number;
   readonly concurrency: number;
+  readonly batchSize: number;
   readonly maxAttempts: number;
   readonly retryBackoffMs: number; // the first retry's delay; each later one doubles, up to maxBackoffMs
   readonly maxBackoffMs: number;
@@ -28,8 +28,9 @@ export interface ControllerObserver {
 }
 
 export interface ControllerManagerDependencies {
-  // The manager's own pool (concurrency connections or more), apart from the one requests use.
+  // The pool the claims and records use (a few connections apart from the one requests use).
   readonly db: Db;
+  readonly lease: Lease;
   readonly listener: Listener;
   readonly registry: ControllerRegistry;
   readonly settings: ControllerSettings;
@@ -40,21 +41,30 @@ export interface ControllerManagerDependencies {
 }
 
 // Runs every Kind's controllers on the events table, in every `trex serve` process. The table is the
-// truth; NOTIFY only wakes the manager early. It also drains at start-up, after every reconnect of the
-// listener, on a resync interval, and when a retry falls due, so a lost notification delays an event
-// by at most one interval and never loses it.
+// truth; NOTIFY only wakes the manager early. It also claims at start-up, after every reconnect of the
+// listener, on a resync interval, when a retry falls due and when another replica's claim lapses, so a
+// lost notification delays an event by at most one interval and never loses it.
 export class ControllerManager {
-  private readonly workers: ClaimWorkers<EventRecord>;
+  private readonly workers: LeaseWorkers<EventRecord, EventOutcome>;
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ControllerManagerDependencies) {
-    this.workers = new ClaimWorkers(
-      { due: dueEvents, take: (connection, event) => this.take(connection, event), msUntilNextRetry },
+    this.workers = new LeaseWorkers(
+      {
+        claim: claimEvents,
+        record: (db, lease, outcomes) => this.record(db, lease, outcomes),
+        renew: renewEventClaims,
+        release: releaseEventClaims,
+        msUntilNextDue: msUntilNextEventDue,
+      },
+      (event) => this.handle(event),
       {
         db: deps.db,
+        lease: deps.lease,
         concurrency: deps.settings.concurrency,
+        batchSize: deps.settings.batchSize,
         logger: deps.logger,
-        failureMessage: 'processing events failed; the next resync retries',
+        name: 'events',
       },
     );
   }
@@ -66,15 +76,15 @@ export class ControllerManager {
     listener.start();
     this.resyncTimer = setInterval(() => this.resync(), settings.resyncIntervalMs);
     this.resyncTimer.unref();
-    this.wake();
+    this.workers.start();
   }
 
-  // Stops claiming events and waits for the handlers in flight; an event whose handler does not finish
-  // stays unreconciled and is picked up again by a resync here or in another replica.
+  // Stops claiming events, waits for the handlers in flight and records their outcomes; events claimed
+  // but not started are given back at once. An event whose handler does not finish stays claimed until
+  // its lease lapses, then another replica takes it.
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
-    await this.deps.listener.stop();
-    await this.workers.stop();
+    await Promise.all([this.workers.stop(), this.deps.listener.stop()]);
   }
 
   wake(): void {
@@ -88,43 +98,32 @@ export class ControllerManager {
       .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'resync upkeep failed'));
   }
 
-  // Claims one event and, if it is still due, runs its handlers with no transaction open.
-  private async take(connection: Db, candidate: EventRecord): Promise<boolean> {
-    if (!(await tryClaimEvent(connection, candidate.id))) return false;
-    try {
-      const event = await stillDue(connection, candidate.id);
-      if (!event) return false;
-      await this.process(connection, event);
-      return true;
-    } finally {
-      await releaseEvent(connection, candidate.id);
-    }
-  }
-
-  private async process(db: Db, event: EventRecord): Promise<void> {
+  // Runs an event's handlers with no transaction open; a failure becomes a retry or, past the attempt
+  // limit, the event's end.
+  private async handle(event: EventRecord): Promise<EventOutcome> {
     try {
       for (const handler of this.deps.registry.handlersFor(event)) await handler(event);
+      return { event };
     } catch (error) {
       const attempts = event.attempts + 1;
       const { maxAttempts, retryBackoffMs, maxBackoffMs } = this.deps.settings;
       const retryInMs =
         attempts < maxAttempts ? retryDelay(attempts, retryBackoffMs, maxBackoffMs) : undefined;
-      await markAttemptFailed(
-        db,
-        event.id,
-        error instanceof Error ? error.message : String(error),
-        retryInMs,
-      );
-      if (retryInMs === undefined) this.deps.observer.eventFailed(event);
-      else this.deps.observer.eventRetried(event);
-      const failed = retryInMs === undefined;
       this.deps.logger.warn(
-        { event: event.id, source: event.source, attempts, err: error, failed },
+        { event: event.id, source: event.source, attempts, err: error, failed: retryInMs === undefined },
         'event handler failed',
       );
-      return;
+      return { event, error: error instanceof Error ? error.message : String(error), retryInMs };
     }
-    await markReconciled(db, event.id);
-    this.deps.observer.eventHandled(event);
+  }
+
+  private async record(db: Db, lease: Lease, outcomes: readonly EventOutcome[]): Promise<void> {
+    await recordEventOutcomes(db, lease, outcomes);
+    const { observer } = this.deps;
+    for (const { event, error, retryInMs } of outcomes) {
+      if (error === undefined) observer.eventHandled(event);
+      else if (retryInMs === undefined) observer.eventFailed(event);
+      else observer.eventRetried(event);
+    }
   }
 }

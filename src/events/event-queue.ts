@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
-import { advisoryLockKey } from '../db/advisory-lock.ts';
 import type { Db } from '../db/database.ts';
 import type { EventRecord } from './controllers.ts';
 import type { EventType } from './event-store.ts';
+import type { Lease } from './lease-workers.ts';
 
-// The SQL of event processing, one statement per function. Events due for processing are unreconciled,
-// not failed, and past their next attempt time.
-
-const dueCondition = sql`reconciled_date is null and failed_at is null and (next_attempt_at is null or next_attempt_at <= now())`;
+// The SQL of event processing, one statement per function. An event is unfinished until it is
+// reconciled or given up (failed_at); it is due when unfinished, past its next attempt time, not held
+// under a live claim, and no earlier event of its resource is unfinished, so each resource's events are
+// handled one at a time, in the order they were written.
 
 type EventColumns = {
   id: string;
@@ -27,73 +27,84 @@ function toRecord(row: EventColumns): EventRecord {
   };
 }
 
-// A page of the events due for processing, in the order they fell due (a retry takes its turn at its
-// retry time, behind events written before it, so failing events cannot starve new ones), after `after` (the last event of the previous page).
-// Candidates only: another process may be handling one.
-export async function dueEvents(db: Db, limit: number, after?: EventRecord): Promise<EventRecord[]> {
-  const next = after
-    ? sql`and (coalesce(next_attempt_at, created_at), id) >
-        (select coalesce(next_attempt_at, created_at), id from events where id = ${after.id})`
-    : sql``;
+// Claims up to `limit` due events for `lease.owner` until the lease expires, in one statement, in the
+// order they fell due (a retry takes its turn at its retry time, so failing events cannot starve new
+// ones). Rows another claimer is taking at this moment are skipped, never waited for.
+export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<EventRecord[]> {
   const { rows } = await sql<EventColumns>`
-    select id, source, source_id, event_type, attempts from events where ${dueCondition} ${next}
-    order by coalesce(next_attempt_at, created_at), id limit ${limit}`.execute(db);
+    with due as (
+      select e.id from events e
+      where e.reconciled_date is null and e.failed_at is null
+        and (e.next_attempt_at is null or e.next_attempt_at <= now())
+        and (e.claim_expires_at is null or e.claim_expires_at < now())
+        and not exists (
+          select 1 from events earlier
+          where earlier.source = e.source and earlier.source_id = e.source_id and earlier.seq < e.seq
+            and earlier.reconciled_date is null and earlier.failed_at is null)
+      order by coalesce(e.next_attempt_at, e.created_at), e.id
+      limit ${limit}
+      for update skip locked)
+    update events e set claimed_by = ${lease.owner},
+      claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
+    from due where e.id = due.id
+    returning e.id, e.source, e.source_id, e.event_type, e.attempts`.execute(db);
   return rows.map(toRecord);
 }
 
-// Claims an event for as long as this session holds the lock, without waiting: a replica that crashes
-// loses its connection and with it the claim, so another replica takes the event over at once.
-// `db` must be one pinned connection (Kysely's `connection()`), since the lock belongs to the session.
-export async function tryClaimEvent(db: Db, id: string): Promise<boolean> {
-  const [high, low] = advisoryLockKey('events', id);
-  const { rows } = await sql<{
-    claimed: boolean;
-  }>`select pg_try_advisory_lock(${high}::int4, ${low}::int4) as claimed`.execute(db);
-  return rows[0]?.claimed === true;
-}
-
-export async function releaseEvent(db: Db, id: string): Promise<void> {
-  const [high, low] = advisoryLockKey('events', id);
-  await sql`select pg_advisory_unlock(${high}::int4, ${low}::int4)`.execute(db);
-}
-
-// The event as it is now, if it is still due: between listing candidates and claiming one, another
-// replica may have finished it.
-export async function stillDue(db: Db, id: string): Promise<EventRecord | undefined> {
-  const { rows } = await sql<EventColumns>`
-    select id, source, source_id, event_type, attempts from events where id = ${id} and ${dueCondition}`.execute(
-    db,
-  );
-  return rows[0] && toRecord(rows[0]);
-}
-
-export async function markReconciled(db: Db, id: string): Promise<void> {
+// Extends the owner's claims on these events (handlers still running, or outcomes not yet recorded).
+export async function renewEventClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
   await sql`
-    update events set reconciled_date = now(), updated_at = now(), attempts = attempts + 1, last_error = null,
-      next_attempt_at = null
-    where id = ${id}`.execute(db);
+    update events set claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
+    where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and reconciled_date is null`.execute(db);
 }
 
-// Records a failed attempt: retried after `retryInMs`, or given up (failed_at) when it is undefined.
-// Times come from the database's clock, which every replica shares.
-export async function markAttemptFailed(
+// Gives back claims the owner will not work (it is stopping), so another replica takes them at once.
+export async function releaseEventClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
+  await sql`
+    update events set claimed_by = null, claim_expires_at = null
+    where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
+}
+
+// What handling an event came to: done (error undefined), or a failure retried after `retryInMs` or
+// given up (retryInMs undefined).
+export interface EventOutcome {
+  readonly event: EventRecord;
+  readonly error?: string;
+  readonly retryInMs?: number;
+}
+
+// Records many outcomes in one statement, and ends their claims. An event whose claim has passed to
+// another replica meanwhile (this one's lease lapsed) is left to that replica. Times come from the
+// database's clock, which every replica shares.
+export async function recordEventOutcomes(
   db: Db,
-  id: string,
-  error: string,
-  retryInMs: number | undefined,
+  lease: Lease,
+  outcomes: readonly EventOutcome[],
 ): Promise<void> {
-  const retryAt = retryInMs === undefined ? null : sql`now() + make_interval(secs => ${retryInMs / 1000})`;
+  const ids = outcomes.map((outcome) => outcome.event.id);
+  const errors = outcomes.map((outcome) => outcome.error?.slice(0, 2000) ?? null);
+  const retries = outcomes.map((outcome) => outcome.retryInMs ?? null);
   await sql`
-    update events set attempts = attempts + 1, last_error = ${error.slice(0, 2000)}, updated_at = now(),
-      next_attempt_at = ${retryAt}, failed_at = ${retryInMs === undefined ? sql`now()` : null}
-    where id = ${id}`.execute(db);
+    update events e set attempts = e.attempts + 1, updated_at = now(), last_error = o.error,
+      reconciled_date = case when o.error is null then now() end,
+      next_attempt_at = case when o.error is not null and o.retry_ms is not null
+        then now() + o.retry_ms * interval '1 millisecond' end,
+      failed_at = case when o.error is not null and o.retry_ms is null then now() end,
+      claimed_by = null, claim_expires_at = null
+    from unnest(${ids}::text[], ${errors}::text[], ${retries}::float8[]) as o(id, error, retry_ms)
+    where e.id = o.id and e.claimed_by = ${lease.owner}`.execute(db);
 }
 
-// Milliseconds until the next retry falls due, if one is waiting.
-export async function msUntilNextRetry(db: Db): Promise<number | undefined> {
+// Milliseconds until an unfinished event next becomes claimable without a new write: a retry falling
+// due, or a claim lapsing (its holder died); undefined when none waits so.
+export async function msUntilNextEventDue(db: Db): Promise<number | undefined> {
   const { rows } = await sql<{ ms: number | null }>`
-    select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from events
-    where reconciled_date is null and failed_at is null and next_attempt_at > now()`.execute(db);
+    select (extract(epoch from least(
+        min(next_attempt_at) filter (where next_attempt_at > now()),
+        min(claim_expires_at) filter (where claim_expires_at > now())) - now()) * 1000)::float8 as ms
+    from events
+    where reconciled_date is null and failed_at is null
+      and (next_attempt_at > now() or claim_expires_at > now())`.execute(db);
   return rows[0]?.ms ?? undefined;
 }
 

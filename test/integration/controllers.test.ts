@@ -2,7 +2,6 @@ import { Writable } from 'node:stream';
 import KSUID from 'ksuid';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/pool.ts';
 import {
   ControllerManager,
@@ -53,6 +52,7 @@ interface EventRow {
   last_error: string | null;
   next_attempt_at: Date | null;
   failed_at: Date | null;
+  claimed_by: string | null;
 }
 
 // A counter's value summed over the samples whose labels include `labels` (0 when it has none).
@@ -97,25 +97,26 @@ describe('the controller manager against PostgreSQL', () => {
   const defaultSettings: ControllerSettings = {
     resyncIntervalMs: 200,
     concurrency: 2,
+    batchSize: 32,
     maxAttempts: 5,
     retryBackoffMs: 50,
     maxBackoffMs: 1000,
   };
 
-  // A manager as `trex serve` builds one: its own LISTEN connection and its own pool. Resolves once its
-  // listener is connected.
+  // A manager as `trex serve` builds one: its own LISTEN connection, its own pool for claims, and a
+  // lease of its own (1 s unless given). Resolves once its listener is connected.
   async function startManager(
     name: string,
     registry: ControllerRegistry,
     settings: Partial<ControllerSettings> = {},
     observer: ControllerObserver = new Metrics(),
-    poolSize?: number, // the connections of its pool: its concurrency unless given
+    leaseMs = 1000,
   ): Promise<Started> {
     const merged = { ...defaultSettings, ...settings };
     const pool = openDatabase(
       {
         url: database.url,
-        maxConnections: poolSize ?? merged.concurrency,
+        maxConnections: 3,
         acquireTimeoutMs: 10_000,
         debug: false,
       },
@@ -127,6 +128,7 @@ describe('the controller manager against PostgreSQL', () => {
     listener.on('disconnected', () => transitions.push('disconnected'));
     const manager = new ControllerManager({
       db: pool.db,
+      lease: { owner: `manager-${name}`, ms: leaseMs },
       listener,
       registry,
       settings: merged,
@@ -599,8 +601,6 @@ describe('the controller manager against PostgreSQL', () => {
         }
       }),
       { concurrency: 2 },
-      new Metrics(),
-      6, // connections to spare: the manager itself must hold the bound
     );
     const ids: string[] = [];
     for (let index = 0; index < 6; index++) {
@@ -682,49 +682,141 @@ describe('the controller manager against PostgreSQL', () => {
     expect((await eventRow(later)).reconciled_date).toBeNull();
   }, 30_000);
 
-  it('hands the event of a manager that dies mid-handler to another manager', async () => {
+  it('hands the event of a manager that dies mid-handler to another manager once its lease lapses', async () => {
     const calls = new Map<string, string[]>();
     const stuck = gate();
+    const leaseMs = 1000;
     const doomed = await startManager(
       'doomed',
       countingRegistry('Orphans', 'doomed', calls, () => stuck.opened),
-      { concurrency: 1, resyncIntervalMs: 200 },
+      { concurrency: 1, resyncIntervalMs: 60_000 },
+      new Metrics(),
+      leaseMs,
     );
     const id = await writeEvent('Orphans', 'o1');
     await notify(id);
     await waitUntil(() => calls.has(id), 'the doomed manager runs the handler');
+    expect(await eventRow(id)).toMatchObject({ claimed_by: 'manager-doomed' });
 
+    // The survivor resyncs rarely: only the lapse of the claim can wake it in time.
     await startManager('survivor', countingRegistry('Orphans', 'survivor', calls), {
-      resyncIntervalMs: 200,
+      resyncIntervalMs: 60_000,
     });
-    // While the claim holds, the survivor's scans (start-up and several resyncs) leave the event alone.
+    // While the claim is renewed (three lease lengths here), the survivor leaves the event alone.
     await notify(id);
-    await sleep(1000);
+    await sleep(3 * leaseMs);
     expect(calls.get(id)).toEqual(['doomed']);
 
-    // "Crash" the doomed manager: end the session that holds the event's claim.
-    const [high, low] = advisoryLockKey('events', id);
-    const holders = await database.query<{ pid: number }>(
-      `select l.pid from pg_locks l join pg_database d on d.oid = l.database
-        where l.locktype = 'advisory' and l.granted and d.datname = $1
-          and l.classid = $2::bigint::oid and l.objid = $3::bigint::oid and l.objsubid = 2`,
-      [database.name, high >>> 0, low >>> 0],
-    );
-    expect(holders).toHaveLength(1);
-    await database.query('select pg_terminate_backend($1)', [holders[0]?.pid]);
+    // "Crash" the doomed manager: its database connections go, so it renews nothing any more.
+    const crashedAt = Date.now();
+    await doomed.pool.close();
 
     await waitReconciled([id], 'the survivor reconciles the orphaned event');
+    const takeoverMs = Date.now() - crashedAt;
+    expect(takeoverMs).toBeLessThan(leaseMs + 2000);
     expect(calls.get(id)).toEqual(['doomed', 'survivor']);
 
-    // The doomed handler returning late, on a dead connection, changes nothing.
+    // The doomed handler returning late, with no connection, changes nothing.
     stuck.open();
     await doomed.stop();
     const row = await eventRow(id);
-    expect(row).toMatchObject({ attempts: 1, last_error: null, failed_at: null });
+    expect(row).toMatchObject({ attempts: 1, last_error: null, failed_at: null, claimed_by: null });
     expect(row.reconciled_date).toBeInstanceOf(Date);
-    // Losing a connection is logged and survived: it must not surface as an uncaught exception, which
+    // Losing the connections is logged and survived: it must not surface as an uncaught exception, which
     // would crash a `trex serve` process.
     expect(uncaught.map((error) => (error as Error).message)).toEqual([]);
+  }, 30_000);
+
+  it('keeps an event whose handler outlasts several leases: renewed, never handed to another', async () => {
+    const calls = new Map<string, string[]>();
+    const leaseMs = 300;
+    await startManager(
+      'slow',
+      countingRegistry('Marathon', 'slow', calls, () => sleep(5 * leaseMs)),
+      { concurrency: 1 },
+      new Metrics(),
+      leaseMs,
+    );
+    await startManager('eager', countingRegistry('Marathon', 'eager', calls), {}, new Metrics(), leaseMs);
+    const id = await writeEvent('Marathon', 'm1');
+    await notify(id);
+    await waitReconciled([id]);
+    await sleep(2 * leaseMs);
+    expect(calls.get(id)).toHaveLength(1);
+    expect((await eventRow(id)).attempts).toBe(1);
+  }, 30_000);
+
+  it("hands out each resource's events one at a time, in the order they were written", async () => {
+    // Two managers of four workers each; five resources with four events each, written before either
+    // starts, so all twenty are due at once.
+    const runs: { readonly sourceId: string; readonly type: string; readonly phase: 'start' | 'end' }[] = [];
+    const registry = (): ControllerRegistry => {
+      const registry = new ControllerRegistry();
+      const handler = async (event: EventRecord): Promise<void> => {
+        runs.push({ sourceId: event.sourceId, type: event.eventType, phase: 'start' });
+        await sleep(10);
+        runs.push({ sourceId: event.sourceId, type: event.eventType, phase: 'end' });
+      };
+      registry.on('Ordered', 'Create', handler);
+      registry.on('Ordered', 'Update', handler);
+      registry.on('Ordered', 'Delete', handler);
+      return registry;
+    };
+    const ids: string[] = [];
+    const types: EventType[] = ['Create', 'Update', 'Update', 'Delete'];
+    for (const type of types) {
+      for (let resource = 0; resource < 5; resource++)
+        ids.push(await writeEvent('Ordered', `r${resource}`, type));
+    }
+    await Promise.all(['a', 'b'].map((name) => startManager(name, registry(), { concurrency: 4 })));
+    await waitReconciled(ids);
+
+    for (let resource = 0; resource < 5; resource++) {
+      const own = runs.filter((run) => run.sourceId === `r${resource}`);
+      // Start, end, start, end...: never two at once, and in the written order.
+      expect(own.map((run) => run.phase)).toEqual(types.flatMap(() => ['start', 'end']));
+      expect(own.filter((run) => run.phase === 'start').map((run) => run.type)).toEqual(types);
+    }
+    // Different resources did run side by side.
+    let active = 0;
+    let most = 0;
+    for (const run of runs) {
+      active += run.phase === 'start' ? 1 : -1;
+      most = Math.max(most, active);
+    }
+    expect(most).toBeGreaterThan(1);
+  }, 30_000);
+
+  it('stop() gives back the events it claimed and did not start, for another manager at once', async () => {
+    const calls = new Map<string, string[]>();
+    const release = gate();
+    const first = await startManager(
+      'first',
+      countingRegistry('Handover', 'first', calls, () => release.opened),
+      { concurrency: 1, resyncIntervalMs: 60_000 },
+      new Metrics(),
+      60_000,
+    );
+    const ids: string[] = [];
+    for (let index = 0; index < 5; index++) ids.push(await writeEvent('Handover', `h${index}`));
+    first.manager.wake();
+    await waitUntil(() => calls.size === 1, 'the first handler runs');
+    // One worker, so one statement claimed two: one to run and one in hand.
+    const claimed = await database.query<{ n: number }>(
+      `select count(*)::int as n from events where claimed_by = 'manager-first'`,
+    );
+    expect(claimed[0]?.n).toBe(2);
+
+    const stopping = first.stop();
+    release.open();
+    await stopping;
+    // The one in hand is free again well before its minute-long lease would lapse.
+    await startManager('second', countingRegistry('Handover', 'second', calls), {
+      resyncIntervalMs: 60_000,
+    });
+    await waitReconciled(ids, 'the second manager takes the one given back and the rest');
+    expect([...calls.values()].filter((by) => by[0] === 'second')).toHaveLength(4);
+    expect([...calls.values()].flat()).toHaveLength(5);
   }, 30_000);
 });
 

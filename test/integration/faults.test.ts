@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/app/plugins.ts';
-import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import { openDatabase } from '../../src/db/pool.ts';
@@ -529,7 +528,8 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     // told apart from B's and C's in pg_stat_activity and pg_locks.
     const role = await roleOf(database);
     const cwd = temporaryDirectory('trex-faults-replicas-');
-    const flags = ['--event-resync-interval=500ms'];
+    // A short lease, so what A held is taken over within seconds of its death.
+    const flags = ['--event-resync-interval=500ms', '--event-lease=2s'];
     const [a, b, c] = await Promise.all([
       startServe(role.url, flags, cwd).then(started),
       startServe(database.url, flags, cwd).then(started),
@@ -576,7 +576,7 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     const writers = Promise.all(Array.from({ length: 8 }, writer));
 
     const unfinishedHeldByA = async (): Promise<string[]> =>
-      await unreconciledOf(database.query, await claimsHeldBy(database.query, role.name));
+      await unreconciledOf(database.query, await claimsHeldBy(database.query, a.trex.pid));
     await waitFor(async () => (await unfinishedHeldByA()).length > 0, 'A holds unfinished events', 20_000);
     await gates.openForOthers();
     await waitFor(async () => createdThroughA >= 100, '100 creates through A', 20_000, 5);
@@ -591,7 +591,7 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     expect(await a.trex.exited).toEqual({ code: null, signal: 'SIGKILL' });
     await writers;
 
-    // Its sessions end with it, and with them its claims.
+    // Its sessions end with it; its claims lapse with their lease.
     await waitFor(
       async () =>
         (await database.query('select 1 from pg_stat_activity where usename = $1', [role.name])).length === 0,
@@ -629,13 +629,9 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     );
     expect(unexpected.map((outcome) => describeOutcome(outcome, killedAt))).toEqual([]);
 
-    // Once idle, no session holds an advisory lock: no claim outlived its holder or its handler.
-    await waitFor(
-      async () => (await advisoryLocks(database.query, database.name)).length === 0,
-      'no advisory lock is held',
-      10_000,
-      200,
-    );
+    // Once idle, no claim is left on any event, and no session holds an advisory lock.
+    expect(await database.query('select id from events where claimed_by is not null')).toEqual([]);
+    expect(await advisoryLocks(database.query, database.name)).toEqual([]);
     // B and C kept serving throughout.
     for (const replica of [b, c]) {
       const answer = await send(replica.apiUrl, {
@@ -708,24 +704,13 @@ async function handlerGates(
   return { openForRole: await closedGate('gate_of_role'), openForOthers: await closedGate('gate_of_others') };
 }
 
-// The ids of the events whose claims (session advisory locks) sessions of `role` hold.
-async function claimsHeldBy(query: Query, role: string): Promise<string[]> {
-  const locks = await query<{ high: string; low: string }>(
-    `select l.classid::int8 as high, l.objid::int8 as low from pg_locks l
-       join pg_stat_activity a on a.pid = l.pid
-      where l.locktype = 'advisory' and l.granted and l.objsubid = 2 and a.usename = $1`,
-    [role],
+// The ids of the events a `trex serve` process holds claims on (its lease owner names its pid).
+async function claimsHeldBy(query: Query, pid: number): Promise<string[]> {
+  const rows = await query<{ id: string }>(
+    `select id from events where split_part(claimed_by, '/', 2) = $1 order by id`,
+    [String(pid)],
   );
-  if (locks.length === 0) return [];
-  const keys = new Set(locks.map((lock) => `${lock.high}:${lock.low}`));
-  const events = await query<{ id: string }>('select id from events');
-  return events
-    .map((event) => event.id)
-    .filter((id) => {
-      const [high, low] = advisoryLockKey('events', id);
-      return keys.has(`${high >>> 0}:${low >>> 0}`);
-    })
-    .sort();
+  return rows.map((row) => row.id);
 }
 
 async function advisoryLocks(query: Query, database: string): Promise<unknown[]> {

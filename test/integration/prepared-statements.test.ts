@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DatabaseHandle, openDatabase } from '../../src/db/pool.ts';
 import { createEmptyDatabase, type TestDatabase } from '../support/database.ts';
 
-// The pool prepares every statement with parameters once per connection (db/prepared-statements.ts).
+// The pool prepares every statement with parameters once per connection (db/service-client.ts).
 // One connection, so what the tests look at is the connection that ran the statements.
 let database: TestDatabase;
 let handle: DatabaseHandle;

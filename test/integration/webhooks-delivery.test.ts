@@ -19,6 +19,9 @@ beforeAll(async () => {
     webhookTimeout: '1s',
     webhookRetryBackoff: '100ms',
     webhookMaxAttempts: '5',
+    // An event that keeps failing is given up within a second, releasing its resource's later events.
+    eventRetryBackoff: '50ms',
+    eventMaxAttempts: '4',
   });
 });
 afterAll(async () => {
@@ -390,7 +393,7 @@ describe('webhook deliveries', () => {
     }
   });
 
-  it("a resource's event that keeps failing, fanned out when no webhook was there, holds back no later delivery", async () => {
+  it("a resource's event that keeps failing holds back its later events until it is given up", async () => {
     // No enabled webhook at all when the first event is handled: it takes the fan-out's shortest path.
     await service.database.query('update webhooks set enabled = false where enabled');
     const sourceId = `gone-${newTag()}`; // no such dinosaur: every handling of its events fails, and retries
@@ -405,26 +408,35 @@ describe('webhook deliveries', () => {
       return id;
     };
     const first = await insertEvent('Create');
-    const attemptsOf = async (id: string): Promise<number> =>
-      (await service.database.query('select attempts from events where id = $1', [id]))[0]?.attempts ?? 0;
+    const stateOf = async (id: string): Promise<{ attempts: number; failed_at: Date | null }> =>
+      (await service.database.query('select attempts, failed_at from events where id = $1', [id]))[0] as {
+        attempts: number;
+        failed_at: Date | null;
+      };
     const deadline = Date.now() + 20_000;
-    while ((await attemptsOf(first)) === 0) {
+    while ((await stateOf(first)).attempts === 0) {
       if (Date.now() > deadline) throw new Error('the first event was never handled');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    // A webhook created after it gets the resource's next event at once, not once the first one has
-    // used up its attempts: the first counts as fanned out.
+    // A webhook created after it gets the resource's next event, once the first is given up: the
+    // pipeline hands out a resource's events one at a time, in order.
     const webhook = await createWebhook(newTag(), { search: null });
     const second = await insertEvent('Update');
+    expect(await stateOf(second)).toMatchObject({ attempts: 0 });
     const [delivery] = await waitForDeliveries(
       webhook,
       (deliveries) => deliveries[0]?.status === 'delivered',
       'the second event is delivered',
     );
     expect(delivery.event_id).toBe(second);
-    expect(
-      await service.database.query('select reconciled_date, failed_at from events where id = $1', [first]),
-    ).toEqual([{ reconciled_date: null, failed_at: null }]); // still being retried
+    const given = await stateOf(first);
+    expect(given.attempts).toBe(4);
+    expect(given.failed_at).toBeInstanceOf(Date);
+    const [handled] = await service.database.query<{ before: boolean }>(
+      `select f.failed_at <= s.updated_at as before from events f, events s where f.id = $1 and s.id = $2`,
+      [first, second],
+    );
+    expect(handled?.before).toBe(true);
     await disable(webhook);
   }, 30_000);
 

@@ -55,28 +55,31 @@ export async function terminateEveryBackend(client: pg.Client, database: string)
 }
 
 export interface ClaimHolder {
-  // The events written while their claims were held: no worker can take them while this session lives.
+  // The events written already claimed: no worker can take them until their claims lapse.
   readonly eventIds: readonly string[];
   // Holds one dinosaur's row lock in an open transaction, as a writer would, until the session ends.
   lockRow(id: string): Promise<void>;
   close(): Promise<void>;
 }
 
-// A session doing what a replica's worker does mid-handler: it holds the claim (the session advisory
-// lock) of an Update event for each of `sourceIds`, written and notified after claiming. Ending the
-// session (a terminated backend, a stopped server) releases the claims, and the service must then
-// reconcile those events itself.
-export async function holdEventClaims(url: string, sourceIds: readonly string[]): Promise<ClaimHolder> {
+// A session doing what a replica's worker does mid-handler: it writes an Update event for each of
+// `sourceIds` already claimed under a lease of `leaseMs`, and notifies. It never renews them, as a
+// replica that died would not: once the lease lapses the service must reconcile those events itself.
+export async function holdEventClaims(
+  url: string,
+  sourceIds: readonly string[],
+  leaseMs = 5000,
+): Promise<ClaimHolder> {
   const client = await connectClient(url, 'trex-test-holder');
   const eventIds: string[] = [];
   for (const sourceId of sourceIds) {
     const id = KSUID.randomSync().string;
-    const [high, low] = advisoryLockKey('events', id);
-    await client.query('select pg_advisory_lock($1::int4, $2::int4)', [high, low]);
     await client.query(
-      `insert into events (id, source, source_id, event_type, created_at, updated_at)
-       values ($1, 'Dinosaurs', $2, 'Update', now(), now())`,
-      [id, sourceId],
+      `insert into events (id, source, source_id, event_type, created_at, updated_at, claimed_by,
+         claim_expires_at)
+       values ($1, 'Dinosaurs', $2, 'Update', now(), now(), 'trex-test-holder',
+         now() + $3::float8 * interval '1 millisecond')`,
+      [id, sourceId, leaseMs],
     );
     await client.query(`select pg_notify('events', $1)`, [id]);
     eventIds.push(id);

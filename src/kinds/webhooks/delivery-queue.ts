@@ -1,18 +1,16 @@
 import { sql } from 'kysely';
-import { advisoryLockKey } from '../../db/advisory-lock.ts';
 import type { Db } from '../../db/database.ts';
+import type { Lease } from '../../events/lease-workers.ts';
 
 // The SQL of sending deliveries, one statement per function. A delivery is due when it is pending,
-// past its next attempt time, its webhook is live and enabled, and it heads its resource's queue: no
-// earlier delivery of the same resource to the same webhook is pending, and no earlier event of the
-// resource is still waiting to be fanned out. So each receiver sees each resource's changes in order.
+// past its next attempt time, not under a live claim, its webhook is live and enabled, and it heads its
+// resource's queue: no earlier delivery of the same resource to the same webhook is pending, and no
+// earlier event of the resource is still waiting to be fanned out. So each receiver sees each
+// resource's changes in order.
 
-export interface DueDelivery {
+export interface ClaimedDelivery {
   readonly id: string;
   readonly webhookId: string;
-}
-
-export interface ClaimedDelivery extends DueDelivery {
   readonly eventId: string;
   readonly operationId: string | null;
   readonly attempts: number;
@@ -23,6 +21,7 @@ export interface ClaimedDelivery extends DueDelivery {
 
 const dueCondition = sql`
   d.status = 'pending' and (d.next_attempt_at is null or d.next_attempt_at <= now())
+  and (d.claim_expires_at is null or d.claim_expires_at < now())
   and w.deleted_at is null and w.enabled
   and not exists (
     select 1 from webhook_deliveries earlier
@@ -34,36 +33,21 @@ const dueCondition = sql`
       and e.reconciled_date is null and e.failed_at is null
       and not exists (select 1 from webhook_fanouts f where f.event_id = e.id))`;
 
-// A page of due deliveries in the order they fell due, after `after` (the last of the previous page).
-// Candidates only: another process may be sending one.
-export async function dueDeliveries(db: Db, limit: number, after?: DueDelivery): Promise<DueDelivery[]> {
-  const next = after
-    ? sql`and (coalesce(d.next_attempt_at, d.created_at), d.id) >
-        (select coalesce(next_attempt_at, created_at), id from webhook_deliveries where id = ${after.id})`
-    : sql``;
-  const { rows } = await sql<{ id: string; webhook_id: string }>`
-    select d.id, d.webhook_id from webhook_deliveries d join webhooks w on w.id = d.webhook_id
-    where ${dueCondition} ${next}
-    order by coalesce(d.next_attempt_at, d.created_at), d.id limit ${limit}`.execute(db);
-  return rows.map((row) => ({ id: row.id, webhookId: row.webhook_id }));
+// How many more deliveries of each webhook this process may take: `perWebhook`, less those it holds.
+export interface WebhookRoom {
+  readonly perWebhook: number;
+  readonly held: ReadonlyMap<string, number>;
 }
 
-// Claims a delivery for as long as this session holds the lock, without waiting; `db` must be one
-// pinned connection. A crashed sender's connection, and with it the claim, goes away.
-export async function tryClaimDelivery(db: Db, id: string): Promise<boolean> {
-  const [high, low] = advisoryLockKey('webhook_deliveries', id);
-  const { rows } = await sql<{ claimed: boolean }>`
-    select pg_try_advisory_lock(${high}::int4, ${low}::int4) as claimed`.execute(db);
-  return rows[0]?.claimed === true;
-}
-
-export async function releaseDelivery(db: Db, id: string): Promise<void> {
-  const [high, low] = advisoryLockKey('webhook_deliveries', id);
-  await sql`select pg_advisory_unlock(${high}::int4, ${low}::int4)`.execute(db);
-}
-
-// The delivery with what sending it needs, if it is still due once claimed.
-export async function stillDueDelivery(db: Db, id: string): Promise<ClaimedDelivery | undefined> {
+// Claims up to `limit` due deliveries in due order, in one statement, none of a webhook beyond its room.
+export async function claimDeliveries(
+  db: Db,
+  lease: Lease,
+  limit: number,
+  room: WebhookRoom,
+): Promise<ClaimedDelivery[]> {
+  const full = [...room.held].filter(([, held]) => held >= room.perWebhook).map(([id]) => id);
+  const busy = [...room.held].filter(([, held]) => held > 0 && held < room.perWebhook);
   const { rows } = await sql<{
     id: string;
     webhook_id: string;
@@ -74,50 +58,90 @@ export async function stillDueDelivery(db: Db, id: string): Promise<ClaimedDeliv
     url: string;
     secret: string;
   }>`
-    select d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret
-    from webhook_deliveries d join webhooks w on w.id = d.webhook_id join events e on e.id = d.event_id
-    where d.id = ${id} and ${dueCondition}`.execute(db);
-  const row = rows[0];
-  return (
-    row && {
-      id: row.id,
-      webhookId: row.webhook_id,
-      eventId: row.event_id,
-      operationId: row.operation_id,
-      attempts: row.attempts,
-      payload: row.payload,
-      url: row.url,
-      secret: row.secret,
-    }
+    with candidates as (
+      select d.id, d.webhook_id, coalesce(d.next_attempt_at, d.created_at) as due_at
+      from webhook_deliveries d join webhooks w on w.id = d.webhook_id
+      where ${dueCondition} and not (d.webhook_id = any(${full}::text[]))
+      order by coalesce(d.next_attempt_at, d.created_at), d.id
+      limit ${limit}
+      for update of d skip locked),
+    picked as (
+      select c.id from (
+          select id, webhook_id, row_number() over (partition by webhook_id order by due_at, id) as n
+          from candidates) c
+        left join unnest(${busy.map(([id]) => id)}::text[], ${busy.map(([, held]) => held)}::int[])
+          as b(webhook_id, held) on b.webhook_id = c.webhook_id
+      where c.n <= ${room.perWebhook}::int - coalesce(b.held, 0))
+    update webhook_deliveries d set claimed_by = ${lease.owner},
+      claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
+    from picked, webhooks w, events e
+    where d.id = picked.id and w.id = d.webhook_id and e.id = d.event_id
+    returning d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret`.execute(
+    db,
   );
+  return rows.map((row) => ({
+    id: row.id,
+    webhookId: row.webhook_id,
+    eventId: row.event_id,
+    operationId: row.operation_id,
+    attempts: row.attempts,
+    payload: row.payload,
+    url: row.url,
+    secret: row.secret,
+  }));
 }
 
-export async function markDelivered(db: Db, id: string, responseCode: number): Promise<void> {
+export async function renewDeliveryClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
   await sql`
-    update webhook_deliveries set status = 'delivered', attempts = attempts + 1, response_code = ${responseCode},
-      last_error = null, next_attempt_at = null, delivered_at = now(), updated_at = now()
-    where id = ${id}`.execute(db);
+    update webhook_deliveries set claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
+    where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and status = 'pending'`.execute(db);
 }
 
-// Records a failed attempt: retried after `retryInMs`, or given up (status failed) when undefined.
-export async function markDeliveryFailed(
+export async function releaseDeliveryClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
+  await sql`
+    update webhook_deliveries set claimed_by = null, claim_expires_at = null
+    where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
+}
+
+// What one attempt came to: delivered (error undefined), or failed and retried after `retryInMs`, or
+// given up (retryInMs undefined).
+export interface DeliveryAttempt {
+  readonly delivery: ClaimedDelivery;
+  readonly responseCode?: number;
+  readonly error?: string;
+  readonly retryInMs?: number;
+}
+
+// Records many attempts in one statement, ending their claims.
+export async function recordDeliveryAttempts(
   db: Db,
-  id: string,
-  failure: { error: string; responseCode: number | undefined },
-  retryInMs: number | undefined,
+  lease: Lease,
+  attempts: readonly DeliveryAttempt[],
 ): Promise<void> {
-  const retryAt = retryInMs === undefined ? null : sql`now() + make_interval(secs => ${retryInMs / 1000})`;
+  const ids = attempts.map((attempt) => attempt.delivery.id);
+  const codes = attempts.map((attempt) => attempt.responseCode ?? null);
+  const errors = attempts.map((attempt) => attempt.error?.slice(0, 2000) ?? null);
+  const retries = attempts.map((attempt) => attempt.retryInMs ?? null);
   await sql`
-    update webhook_deliveries set attempts = attempts + 1, response_code = ${failure.responseCode ?? null},
-      last_error = ${failure.error.slice(0, 2000)}, next_attempt_at = ${retryAt},
-      status = ${retryInMs === undefined ? 'failed' : 'pending'}, updated_at = now()
-    where id = ${id}`.execute(db);
+    update webhook_deliveries d set attempts = d.attempts + 1, response_code = a.code, last_error = a.error,
+      status = case when a.error is null then 'delivered' when a.retry_ms is null then 'failed' else 'pending' end,
+      delivered_at = case when a.error is null then now() end,
+      next_attempt_at = case when a.error is not null and a.retry_ms is not null
+        then now() + a.retry_ms * interval '1 millisecond' end,
+      updated_at = now(), claimed_by = null, claim_expires_at = null
+    from unnest(${ids}::text[], ${codes}::int[], ${errors}::text[], ${retries}::float8[])
+      as a(id, code, error, retry_ms)
+    where d.id = a.id and d.claimed_by = ${lease.owner}`.execute(db);
 }
 
-// Milliseconds until the next retry falls due, if one is waiting.
-export async function msUntilNextDeliveryRetry(db: Db): Promise<number | undefined> {
+// Milliseconds until a pending delivery next becomes claimable without a new write: a retry falling
+// due, or a claim lapsing; undefined when none waits so.
+export async function msUntilNextDeliveryDue(db: Db): Promise<number | undefined> {
   const { rows } = await sql<{ ms: number | null }>`
-    select (extract(epoch from min(next_attempt_at) - now()) * 1000)::float8 as ms from webhook_deliveries
-    where status = 'pending' and next_attempt_at > now()`.execute(db);
+    select (extract(epoch from least(
+        min(next_attempt_at) filter (where next_attempt_at > now()),
+        min(claim_expires_at) filter (where claim_expires_at > now())) - now()) * 1000)::float8 as ms
+    from webhook_deliveries
+    where status = 'pending' and (next_attempt_at > now() or claim_expires_at > now())`.execute(db);
   return rows[0]?.ms ?? undefined;
 }

@@ -1,17 +1,15 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.ts';
-import { ClaimWorkers, retryDelay } from '../../events/claim-workers.ts';
+import { type Lease, LeaseWorkers, retryDelay } from '../../events/lease-workers.ts';
 import { type HttpClient, OutboundError } from '../../outbound/http-client.ts';
 import {
   type ClaimedDelivery,
-  type DueDelivery,
-  dueDeliveries,
-  markDelivered,
-  markDeliveryFailed,
-  msUntilNextDeliveryRetry,
-  releaseDelivery,
-  stillDueDelivery,
-  tryClaimDelivery,
+  claimDeliveries,
+  type DeliveryAttempt,
+  msUntilNextDeliveryDue,
+  recordDeliveryAttempts,
+  releaseDeliveryClaims,
+  renewDeliveryClaims,
 } from './delivery-queue.ts';
 import { deliveryIdHeader, eventIdHeader, signature, signatureHeader } from './signature.ts';
 import { hostAllowed } from './target-url.ts';
@@ -19,6 +17,7 @@ import { hostAllowed } from './target-url.ts';
 export interface DispatcherSettings {
   readonly allowedHosts: readonly string[];
   readonly concurrency: number;
+  readonly batchSize: number;
   readonly timeoutMs: number;
   readonly maxAttempts: number;
   readonly retryBackoffMs: number; // the first retry's delay; each later one doubles, up to maxBackoffMs
@@ -33,47 +32,60 @@ export interface DeliveryObserver {
 }
 
 export interface DispatcherDependencies {
-  readonly db: Db; // its own pool: each worker pins a connection (the claims are session locks)
+  readonly db: Db; // the pool the claims and records use
+  readonly lease: Lease;
   readonly client: HttpClient;
   readonly observer: DeliveryObserver;
   readonly settings: DispatcherSettings;
   readonly logger: Logger;
 }
 
-// Sends due deliveries with bounded concurrency, in every `trex serve` process, claiming each with a
-// non-blocking advisory lock as the controller manager claims events, so replicas never send one twice
-// in the normal case. One webhook may hold at most half of this process's workers (at least one): a
-// receiver that hangs costs its own deliveries a timeout each and leaves the other half to everyone else,
-// but two hung webhooks can hold every worker (docs/webhooks.md says how far this isolates).
+// Sends due deliveries with bounded concurrency, in every `trex serve` process, claiming them in batches
+// under leases as the controller manager claims events, so replicas never send one twice in the normal
+// case. One webhook may hold at most half of this process's workers (at least one): a receiver that
+// hangs costs its own deliveries a timeout each and leaves the other half to everyone else, but two hung
+// webhooks can hold every worker (docs/webhooks.md says how far this isolates).
 export class DeliveryDispatcher {
-  private readonly workers: ClaimWorkers<DueDelivery>;
-  private readonly inFlight = new Map<string, number>(); // per webhook, in this process
+  private readonly workers: LeaseWorkers<ClaimedDelivery, DeliveryAttempt>;
+  private readonly held = new Map<string, number>(); // deliveries claimed and not yet sent, per webhook
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: DispatcherDependencies) {
-    this.workers = new ClaimWorkers(
+    const perWebhook = Math.max(1, Math.floor(deps.settings.concurrency / 2));
+    this.workers = new LeaseWorkers(
       {
-        due: dueDeliveries,
-        take: (connection, candidate) => this.tryTake(connection, candidate),
-        msUntilNextRetry: msUntilNextDeliveryRetry,
+        claim: async (db, lease, limit) => {
+          const claimed = await claimDeliveries(db, lease, limit, { perWebhook, held: this.held });
+          for (const delivery of claimed) this.count(delivery.webhookId, 1);
+          return claimed;
+        },
+        record: (db, lease, attempts) => this.record(db, lease, attempts),
+        renew: renewDeliveryClaims,
+        release: releaseDeliveryClaims,
+        msUntilNextDue: msUntilNextDeliveryDue,
+      },
+      async (delivery) => {
+        try {
+          return await this.send(delivery);
+        } finally {
+          this.count(delivery.webhookId, -1);
+        }
       },
       {
         db: deps.db,
+        lease: deps.lease,
         concurrency: deps.settings.concurrency,
+        batchSize: deps.settings.batchSize,
         logger: deps.logger,
-        failureMessage: 'sending webhook deliveries failed; the next resync retries',
+        name: 'webhook deliveries',
       },
     );
-  }
-
-  private get perWebhook(): number {
-    return Math.max(1, Math.floor(this.deps.settings.concurrency / 2));
   }
 
   start(): void {
     this.resyncTimer = setInterval(() => this.wake(), this.deps.settings.resyncIntervalMs);
     this.resyncTimer.unref();
-    this.wake();
+    this.workers.start();
   }
 
   // Stops claiming and waits for the deliveries in flight (each bounded by the webhook timeout).
@@ -86,30 +98,14 @@ export class DeliveryDispatcher {
     this.workers.wake();
   }
 
-  // Sends one candidate if its webhook has room in this process and no one else holds or sent it.
-  private async tryTake(connection: Db, candidate: DueDelivery): Promise<boolean> {
-    const busy = this.inFlight.get(candidate.webhookId) ?? 0;
-    if (busy >= this.perWebhook) return false;
-    this.inFlight.set(candidate.webhookId, busy + 1);
-    try {
-      if (!(await tryClaimDelivery(connection, candidate.id))) return false;
-      try {
-        const delivery = await stillDueDelivery(connection, candidate.id);
-        if (!delivery) return false;
-        await this.send(connection, delivery);
-        return true;
-      } finally {
-        await releaseDelivery(connection, candidate.id);
-      }
-    } finally {
-      const left = (this.inFlight.get(candidate.webhookId) ?? 1) - 1;
-      if (left === 0) this.inFlight.delete(candidate.webhookId);
-      else this.inFlight.set(candidate.webhookId, left);
-    }
+  private count(webhookId: string, change: number): void {
+    const held = (this.held.get(webhookId) ?? 0) + change;
+    if (held > 0) this.held.set(webhookId, held);
+    else this.held.delete(webhookId);
   }
 
-  private async send(db: Db, delivery: ClaimedDelivery): Promise<void> {
-    const { settings, client, logger } = this.deps;
+  private async send(delivery: ClaimedDelivery): Promise<DeliveryAttempt> {
+    const { settings, client } = this.deps;
     let failure: { error: string; responseCode: number | undefined };
     try {
       // The allow-list may have shrunk since the webhook was written.
@@ -131,9 +127,7 @@ export class DeliveryDispatcher {
         operationId: delivery.operationId ?? undefined,
       });
       if (response.status >= 200 && response.status < 300) {
-        await markDelivered(db, delivery.id, response.status);
-        this.deps.observer.deliveryAttempted('delivered');
-        return;
+        return { delivery, responseCode: response.status };
       }
       failure = { error: `the receiver answered ${response.status}`, responseCode: response.status };
     } catch (error) {
@@ -145,12 +139,25 @@ export class DeliveryDispatcher {
       attempts < settings.maxAttempts
         ? retryDelay(attempts, settings.retryBackoffMs, settings.maxBackoffMs)
         : undefined;
-    await markDeliveryFailed(db, delivery.id, failure, retryInMs);
-    const failed = retryInMs === undefined;
-    this.deps.observer.deliveryAttempted(failed ? 'failed' : 'retried');
-    logger.warn(
-      { delivery: delivery.id, webhook: delivery.webhookId, attempts, error: failure.error, failed },
+    this.deps.logger.warn(
+      {
+        delivery: delivery.id,
+        webhook: delivery.webhookId,
+        attempts,
+        error: failure.error,
+        failed: retryInMs === undefined,
+      },
       'webhook delivery failed',
     );
+    return { delivery, responseCode: failure.responseCode, error: failure.error, retryInMs };
+  }
+
+  private async record(db: Db, lease: Lease, attempts: readonly DeliveryAttempt[]): Promise<void> {
+    await recordDeliveryAttempts(db, lease, attempts);
+    for (const { error, retryInMs } of attempts) {
+      this.deps.observer.deliveryAttempted(
+        error === undefined ? 'delivered' : retryInMs === undefined ? 'failed' : 'retried',
+      );
+    }
   }
 }

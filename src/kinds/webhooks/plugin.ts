@@ -1,6 +1,7 @@
 import type { KindPlugin } from '../framework/plugin.ts';
 import { deliveriesRoutes } from './deliveries-routes.ts';
 import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
+import { addDeliveryClaims } from './migrations/202612061501_add_delivery_claims.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -8,7 +9,7 @@ import { webhookRules } from './rules.ts';
 // filter and a deliveries sub-collection. Deliveries themselves are made by app/webhooks.ts.
 export const webhookPlugin: KindPlugin = {
   kind: webhookKind,
-  migrations: [createWebhooks],
+  migrations: [createWebhooks, addDeliveryClaims],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) => deliveriesRoutes(context.db),
 };

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { sendCancelRequest } from './cancel-request.ts';
 
 // How many names are given in the life of the process; statements beyond run unnamed, so searches of
 // endless shapes (or many migrations) cannot grow the server's memory on every connection.
@@ -34,15 +35,40 @@ const statementNames = new StatementNames();
 
 type QueryResult = pg.QueryResult<pg.QueryResultRow>;
 
-// The pool's client: every statement with parameters (all the SQL Kysely makes) runs as a named prepared
-// statement. A statement refused because a migration changed its table's columns is prepared again and,
-// outside a transaction, run again, so a running replica survives a deploy's migration; in a
+export interface ServiceClientOptions {
+  // Each statement with parameters (all the SQL Kysely makes) runs as a named prepared statement.
+  readonly prepare: boolean;
+  // 0: none. Otherwise a statement still running after this long is cancelled (SQLSTATE 57014).
+  readonly statementTimeoutMs: number;
+}
+
+// The pool's client class for these options.
+export function serviceClientClass(options: ServiceClientOptions): typeof pg.Client {
+  return class extends ServiceClient {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config, options);
+    }
+  };
+}
+
+// A pg client that sets nothing on the session, so it works the same through a transaction pooler
+// (PgBouncer refuses a `statement_timeout` startup parameter, and a SET would stay on a server connection
+// other clients then get): the statement timeout is the client's own timer and a cancel request.
+//
+// With `prepare`, a statement refused because a migration changed its table's columns is prepared again
+// and, outside a transaction, run again, so a running replica survives a deploy's migration; in a
 // transaction, which that error aborts, it fails as any other error would.
-export class PreparingClient extends pg.Client {
+class ServiceClient extends pg.Client {
   // The server's transaction status after the last statement: I idle, T in a transaction, E failed one.
   private transactionStatus = 'I';
+  // Statements sent and finished, so a cancel request never reaches a later statement.
+  private started = 0;
+  private finished = 0;
 
-  constructor(config?: string | pg.ClientConfig) {
+  constructor(
+    config: string | pg.ClientConfig | undefined,
+    private readonly options: ServiceClientOptions,
+  ) {
     super(config);
     // Attached before pg's own listener (added on connect), so it is current when a query settles.
     this.connection.on('readyForQuery', (message: { status: string }) => {
@@ -52,9 +78,14 @@ export class PreparingClient extends pg.Client {
 
   // biome-ignore lint/suspicious/noExplicitAny: pg's query() has a dozen overloads; only one shape is changed here
   override query(config: any, values?: any, callback?: any): any {
-    const name = typeof config === 'string' && Array.isArray(values) && values.length > 0 && !callback;
-    if (!name) return super.query(config, values, callback);
-    return this.prepared(config, values);
+    if (typeof config !== 'string' || !Array.isArray(values) || callback) {
+      return super.query(config, values, callback);
+    }
+    const run =
+      this.options.prepare && values.length > 0
+        ? this.prepared(config, values)
+        : (super.query(config, values) as Promise<QueryResult>);
+    return this.timed(run);
   }
 
   private async prepared(text: string, values: unknown[]): Promise<QueryResult> {
@@ -66,5 +97,27 @@ export class PreparingClient extends pg.Client {
       if (this.transactionStatus !== 'I') throw error;
       return await super.query({ name: statementNames.nameOf(text), text, values });
     }
+  }
+
+  private async timed(run: Promise<QueryResult>): Promise<QueryResult> {
+    const timeoutMs = this.options.statementTimeoutMs;
+    if (!timeoutMs) return await run;
+    const statement = ++this.started;
+    const timer = setTimeout(() => this.cancel(statement), timeoutMs);
+    try {
+      return await run;
+    } finally {
+      clearTimeout(timer);
+      this.finished = statement;
+    }
+  }
+
+  private cancel(statement: number): void {
+    // pg keeps the server's BackendKeyData on the client without declaring it.
+    const { processID, secretKey } = this as unknown as { processID: number; secretKey: number };
+    sendCancelRequest(
+      { host: this.host, port: this.port, processId: processID, secretKey },
+      () => this.finished < statement,
+    );
   }
 }

@@ -1,0 +1,243 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import type { Db } from '../db/database.ts';
+
+// Who holds a claim, and how long it lasts unless renewed. The owner is one id per process and queue.
+export interface Lease {
+  readonly owner: string;
+  readonly ms: number;
+}
+
+// A claim owner naming this process, so an operator reading `claimed_by` knows which replica holds what
+// (a pod's host name, its pid), and unique even when a host name and pid come back after a restart.
+export function newLeaseOwner(): string {
+  return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
+}
+
+// A durable queue in a table, worked through leases on its rows: a claim is a row naming its holder and
+// expiry, so nothing depends on a database session outliving a statement, and a dead holder's claims
+// lapse for others to take.
+export interface LeaseQueue<Item, Outcome> {
+  // Claims up to `limit` due items in one statement.
+  claim(db: Db, lease: Lease, limit: number): Promise<Item[]>;
+  // Records many outcomes in one statement, ending their claims.
+  record(db: Db, lease: Lease, outcomes: readonly Outcome[]): Promise<void>;
+  renew(db: Db, lease: Lease, ids: readonly string[]): Promise<void>;
+  // Gives back claims that will not be worked.
+  release(db: Db, lease: Lease, ids: readonly string[]): Promise<void>;
+  // How long until an item becomes due without a new write (a retry, a lapsing claim), if any.
+  msUntilNextDue(db: Db): Promise<number | undefined>;
+}
+
+export interface LeaseWorkerSettings {
+  readonly db: Db; // a pool the claims, renewals and records use; they never wait behind requests
+  readonly lease: Lease;
+  readonly concurrency: number; // items worked at once
+  readonly batchSize: number; // items claimed by one statement
+  readonly logger: Logger;
+  readonly name: string; // what the queue holds, for logs
+}
+
+// How long recording waits after a failure before it tries again; the claims are renewed meanwhile.
+const recordRetryMs = 1000;
+
+// Works a lease queue with bounded concurrency. One claim statement and one record statement are in
+// flight at a time; a record takes every outcome that piled up while the previous one ran, so batches
+// grow with the load and an idle queue costs nothing. A claim goes out as soon as a worker is free and
+// takes up to twice the free workers, so the others find items in hand. Claims held here (items
+// waiting, running, or done but not yet recorded) are renewed every third of a lease, so only a
+// process that stopped renewing loses them.
+export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
+  private readonly ready: Item[] = [];
+  private readonly running = new Set<Promise<void>>();
+  private readonly held = new Set<string>();
+  private done: { readonly id: string; readonly outcome: Outcome }[] = [];
+  private claiming: Promise<void> | undefined;
+  private recording: Promise<void> | undefined;
+  private recordPaused = false;
+  private claimWanted = false;
+  private stopped = false;
+  private renewTimer: NodeJS.Timeout | undefined;
+  private dueTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly queue: LeaseQueue<Item, Outcome>,
+    private readonly work: (item: Item) => Promise<Outcome>,
+    private readonly settings: LeaseWorkerSettings,
+  ) {}
+
+  start(): void {
+    this.renewTimer = setInterval(() => this.renew(), Math.max(10, this.settings.lease.ms / 3));
+    this.renewTimer.unref();
+    this.wake();
+  }
+
+  // Something may be due: claim once more.
+  wake(): void {
+    if (this.stopped) return;
+    this.claimWanted = true;
+    this.pump();
+  }
+
+  // Stops claiming, gives back the claimed items not started, waits for the running ones and records
+  // their outcomes.
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    clearTimeout(this.dueTimer);
+    await this.claiming;
+    const unstarted = this.ready.splice(0).map((item) => item.id);
+    await Promise.allSettled([...this.running]);
+    await this.recording;
+    const { db, lease } = this.settings;
+    if (this.done.length > 0) {
+      await this.queue
+        .record(
+          db,
+          lease,
+          this.done.map((entry) => entry.outcome),
+        )
+        .catch((error: unknown) => this.warn(error, 'recording outcomes at shutdown failed'));
+    }
+    if (unstarted.length > 0) {
+      await this.queue
+        .release(db, lease, unstarted)
+        .catch((error: unknown) => this.warn(error, 'giving back claims at shutdown failed'));
+    }
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    while (this.running.size < this.settings.concurrency && this.ready.length > 0) {
+      this.run(this.ready.shift() as Item);
+    }
+    if (this.done.length > 0 && !this.recording && !this.recordPaused) this.record();
+    if (this.claimWanted && !this.claiming && this.free() > 0) this.claim();
+    else if (this.idle()) this.wakeWhenDue();
+  }
+
+  // Workers with nothing to do. Claims go out only for them, so a process whose workers are all busy
+  // (slow handlers, hung receivers) holds no due item another process could be working.
+  private free(): number {
+    return this.settings.concurrency - this.running.size - this.ready.length;
+  }
+
+  private idle(): boolean {
+    return (
+      !this.claimWanted &&
+      !this.claiming &&
+      !this.recording &&
+      this.running.size === 0 &&
+      this.ready.length === 0 &&
+      this.done.length === 0
+    );
+  }
+
+  private claim(): void {
+    const { db, lease, batchSize, concurrency } = this.settings;
+    // Enough for the free workers and as many again, so the workers still have items in hand when the
+    // next claim goes out; the claim after a full one follows at once.
+    const limit = Math.min(batchSize, this.free() + concurrency);
+    this.claimWanted = false;
+    clearTimeout(this.dueTimer);
+    this.claiming = this.queue
+      .claim(db, lease, limit)
+      .then(
+        (items) => {
+          for (const item of items) {
+            if (this.held.has(item.id)) continue; // reclaimed after our own lease lapsed: already here
+            this.held.add(item.id);
+            this.ready.push(item);
+          }
+          if (items.length === limit) this.claimWanted = true;
+        },
+        (error: unknown) => this.warn(error, 'claiming failed; the next wake or resync retries'),
+      )
+      .finally(() => {
+        this.claiming = undefined;
+        this.pump();
+      });
+  }
+
+  private run(item: Item): void {
+    const task = this.work(item)
+      .then(
+        (outcome) => {
+          this.done.push({ id: item.id, outcome });
+        },
+        (error: unknown) => {
+          // Unrecorded: the claim lapses and the item is worked again, here or elsewhere.
+          this.held.delete(item.id);
+          this.warn(error, 'working an item failed unexpectedly');
+        },
+      )
+      .finally(() => {
+        this.running.delete(task);
+        this.pump();
+      });
+    this.running.add(task);
+  }
+
+  private record(): void {
+    const { db, lease } = this.settings;
+    const batch = this.done;
+    this.done = [];
+    this.recording = this.queue
+      .record(
+        db,
+        lease,
+        batch.map((entry) => entry.outcome),
+      )
+      .then(
+        () => {
+          for (const entry of batch) this.held.delete(entry.id);
+          this.claimWanted = true; // later items of the same resources may be due now
+        },
+        (error: unknown) => {
+          this.done.unshift(...batch);
+          this.recordPaused = true;
+          setTimeout(() => {
+            this.recordPaused = false;
+            this.pump();
+          }, recordRetryMs).unref();
+          this.warn(error, 'recording outcomes failed; retrying');
+        },
+      )
+      .finally(() => {
+        this.recording = undefined;
+        this.pump();
+      });
+  }
+
+  private renew(): void {
+    if (this.held.size === 0) return;
+    const { db, lease } = this.settings;
+    this.queue
+      .renew(db, lease, [...this.held])
+      .catch((error: unknown) => this.warn(error, 'renewing claims failed'));
+  }
+
+  // Nothing to do: wake when the next retry falls due or another process's claim lapses.
+  private wakeWhenDue(): void {
+    clearTimeout(this.dueTimer);
+    this.queue.msUntilNextDue(this.settings.db).then(
+      (ms) => {
+        if (ms === undefined || this.stopped || !this.idle()) return;
+        clearTimeout(this.dueTimer);
+        this.dueTimer = setTimeout(() => this.wake(), Math.max(0, ms) + 5);
+        this.dueTimer.unref();
+      },
+      () => undefined, // the resync wakes the workers anyway
+    );
+  }
+
+  private warn(error: unknown, message: string): void {
+    this.settings.logger.warn({ err: error, queue: this.settings.name }, message);
+  }
+}
+
+// The delay before retry number `attempts` (1-based): doubling from `first`, at most `max`.
+export function retryDelay(attempts: number, first: number, max: number): number {
+  return Math.min(max, first * 2 ** (attempts - 1));
+}
