@@ -6,7 +6,6 @@
 // pooler that nobody tuned for it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -38,6 +37,17 @@ export interface PgBouncerOptions {
 // password count, not its database). Every database of that server is reachable through it under its
 // own name (a `*` wildcard entry), so the per-file test databases need no configuration.
 export async function startPgBouncer(serverUrl: string, options: PgBouncerOptions = {}): Promise<PgBouncer> {
+  // A port picked free may be taken before PgBouncer binds it: then it starts again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(serverUrl, options);
+    } catch (error) {
+      if (attempt >= 3 || !/Address already in use/i.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startOnce(serverUrl: string, options: PgBouncerOptions): Promise<PgBouncer> {
   if (!existsSync(pgbouncerBin)) {
     throw new Error(
       `PgBouncer is not installed (no ${pgbouncerBin}): the pooler tests need Debian's pgbouncer package ` +
@@ -136,7 +146,14 @@ export async function startPgBouncer(serverUrl: string, options: PgBouncerOption
     return url.toString();
   };
   try {
-    await waitUntilAccepting(host, port, () => exited, options.startTimeoutMs ?? 10_000);
+    // PgBouncer that cannot bind its port logs it and carries on with its Unix socket alone, while the
+    // port answers for whoever took it: so its own word that it listens, not a connection, tells.
+    await waitUntilListening(
+      `${host}:${port}`,
+      () => `${output}\n${log()}`,
+      () => exited,
+      options.startTimeoutMs ?? 10_000,
+    );
     // Through it to the server once: a pooler that cannot reach the server fails here, not in a test.
     const probe = new pg.Client({ connectionString: pooled(serverUrl), connectionTimeoutMillis: 10_000 });
     try {
@@ -163,25 +180,20 @@ function systemUser(name: string): { uid: number; gid: number } {
   throw new Error(`no '${name}' user to run PgBouncer as (it refuses to run as root)`);
 }
 
-async function waitUntilAccepting(
-  host: string,
-  port: number,
+async function waitUntilListening(
+  address: string,
+  log: () => string,
   exited: () => boolean,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const text = log();
+    if (text.includes(`cannot listen on ${address}`)) throw new Error(`${address}: Address already in use`);
+    if (text.includes(`listening on ${address}`)) return;
     if (exited()) throw new Error('pgbouncer exited');
-    const accepted = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (accepted) return;
-    if (Date.now() > deadline) throw new Error(`nothing accepts on ${host}:${port} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`pgbouncer does not listen on ${address} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

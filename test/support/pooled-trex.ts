@@ -53,11 +53,26 @@ export function pooledFlags(database: TestDatabase, pooler: PgBouncer): string[]
 }
 
 // Starts `trex serve` on free loopback ports with `database` behind `pooler`, and waits until its list
-// endpoint answers 200 (through the pooler).
+// endpoint answers 200 (through the pooler). A port picked free may be taken before trex binds it (by
+// another file's pooler or replica, or a client's ephemeral port): then it starts again on other ports.
 export async function startPooledReplica(
   database: TestDatabase,
   pooler: PgBouncer,
   options: ReplicaOptions = {},
+): Promise<Replica> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(database, pooler, options);
+    } catch (error) {
+      if (attempt >= 3 || !/EADDRINUSE/.test((error as Error).message)) throw error;
+    }
+  }
+}
+
+async function startOnce(
+  database: TestDatabase,
+  pooler: PgBouncer,
+  options: ReplicaOptions,
 ): Promise<Replica> {
   const extra = options.args ?? [];
   const bind = await bindFlags();
