@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { waitFor } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { type PgBouncer, startPgBouncer } from '../support/pgbouncer.ts';
 import { apiBase, type Replica, startPooledReplica } from '../support/pooled-trex.ts';
@@ -17,7 +18,8 @@ describe('a watch stream through PgBouncer (transaction mode)', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     pooler = await startPgBouncer(inject('adminUrl'));
-    replica = await startPooledReplica(database, pooler);
+    // A resync far off: only a notification (LISTEN on the direct connection) wakes its controllers.
+    replica = await startPooledReplica(database, pooler, { args: ['--event-resync-interval=60s'] });
   });
   afterAll(async () => {
     for (const stream of streams) stream.close();
@@ -60,6 +62,23 @@ describe('a watch stream through PgBouncer (transaction mode)', () => {
       { id: events[1]?.id, event: 'MODIFIED', data: { type: 'MODIFIED', object: patched.body } },
       { id: events[2]?.id, event: 'DELETED', data: { type: 'DELETED', object: patched.body } },
     ]);
+  });
+
+  it('hears notifications on its direct LISTEN connection: a change is handled at once, not at the next resync', async () => {
+    const created = await replica.api(collection, { method: 'POST', body: { species: 'Notifiedosaurus' } });
+    expect(created.status, created.text).toBe(201);
+    await waitFor(
+      async () => {
+        const [event] = await database.query<{ reconciled_date: Date | null }>(
+          'select reconciled_date from events where source_id = $1',
+          [created.body.id],
+        );
+        return Boolean(event?.reconciled_date);
+      },
+      'the event is reconciled (a notification woke the controllers; the resync is 60 s away)',
+      10_000,
+      50,
+    );
   });
 
   it('keeps streaming to several watchers at once, each seeing every change', async () => {
