@@ -16,6 +16,9 @@ export type LoadOptions = Omit<autocannon.Options, 'duration'>;
 export interface Side {
   readonly options: LoadOptions;
   readonly server?: Pick<ServerProcess, 'cpuSeconds'>; // whose CPU time per request is measured
+  // Run right before and right after each of its measured turns (not its warm-up).
+  readonly turnStarting?: () => Promise<void>;
+  readonly turnEnded?: () => Promise<void>;
 }
 
 interface Turn {
@@ -47,8 +50,10 @@ export async function measureInTurns(
 }
 
 async function measureTurn(side: Side, seconds: number): Promise<Turn> {
+  await side.turnStarting?.();
   const cpuBefore = side.server?.cpuSeconds() ?? 0;
   const result = await run({ ...side.options, duration: seconds });
+  await side.turnEnded?.();
   return {
     requests: result.requests.total,
     seconds: result.duration,

@@ -150,29 +150,3 @@ export const workloads: readonly Workload[] = [
     },
   },
 ];
-
-// Creates paced evenly at `perSecond` for `seconds` (autocannon's rate limit sends each second's
-// requests in one burst at its start), for the latency from a create to its controller's handler.
-// Resolves to the number of creates that failed.
-export async function paceCreates(target: Target, perSecond: number, seconds: number): Promise<number> {
-  const started = performance.now();
-  const sent: Promise<boolean>[] = [];
-  for (let n = 0; n < perSecond * seconds; n++) {
-    const due = started + (n * 1000) / perSecond;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
-    sent.push(
-      fetch(`${target.url}${target.prefix}/dinosaurs`, {
-        method: 'POST',
-        headers: { ...target.headers, ...json },
-        body: JSON.stringify({ species: species() }),
-      }).then(
-        async (response) => {
-          await response.arrayBuffer();
-          return response.status === 201;
-        },
-        () => false,
-      ),
-    );
-  }
-  return (await Promise.all(sent)).filter((created) => !created).length;
-}
