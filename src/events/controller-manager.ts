@@ -102,7 +102,7 @@ export class ControllerManager {
   // limit, the event's end.
   private async handle(event: EventRecord): Promise<EventOutcome> {
     try {
-      for (const handler of this.deps.registry.handlersFor(event)) await handler(event);
+      await this.deps.registry.run(event);
       return { event };
     } catch (error) {
       const attempts = event.attempts + 1;

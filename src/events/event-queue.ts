@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { asyncCommit } from '../db/async-commit.ts';
 import type { Db } from '../db/database.ts';
 import type { EventRecord } from './controllers.ts';
 import type { EventType } from './event-store.ts';
@@ -29,7 +30,11 @@ function toRecord(row: EventColumns): EventRecord {
 
 // Claims up to `limit` due events for `lease.owner` until the lease expires, in one statement, in the
 // order they fell due (a retry takes its turn at its retry time, so failing events cannot starve new
-// ones). Rows another claimer is taking at this moment are skipped, never waited for.
+// ones). Rows another claimer is taking at this moment are skipped, never waited for. An event heads its
+// resource when it is the resource's earliest unfinished one: asked as "the first by seq" (an index
+// probe whatever the statistics say) rather than "no earlier one exists", which PostgreSQL planned as a
+// scan of every unfinished event per candidate while a burst was newer than its statistics (100 ms
+// against 0.5 ms for a claim of 16 among 20,000 waiting).
 export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<EventRecord[]> {
   const { rows } = await sql<EventColumns>`
     with due as (
@@ -37,16 +42,17 @@ export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<
       where e.reconciled_date is null and e.failed_at is null
         and (e.next_attempt_at is null or e.next_attempt_at <= now())
         and (e.claim_expires_at is null or e.claim_expires_at < now())
-        and not exists (
-          select 1 from events earlier
-          where earlier.source = e.source and earlier.source_id = e.source_id and earlier.seq < e.seq
-            and earlier.reconciled_date is null and earlier.failed_at is null)
+        and e.seq = (
+          select earliest.seq from events earliest
+          where earliest.source = e.source and earliest.source_id = e.source_id
+            and earliest.reconciled_date is null and earliest.failed_at is null
+          order by earliest.seq limit 1)
       order by coalesce(e.next_attempt_at, e.created_at), e.id
       limit ${limit}
       for update skip locked)
     update events e set claimed_by = ${lease.owner},
       claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
-    from due where e.id = due.id
+    from due, ${asyncCommit} where e.id = due.id
     returning e.id, e.source, e.source_id, e.event_type, e.attempts`.execute(db);
   return rows.map(toRecord);
 }
@@ -55,14 +61,16 @@ export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<
 export async function renewEventClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
   await sql`
     update events set claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
-    where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and reconciled_date is null`.execute(db);
+    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and reconciled_date is null`.execute(
+    db,
+  );
 }
 
 // Gives back claims the owner will not work (it is stopping), so another replica takes them at once.
 export async function releaseEventClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
   await sql`
     update events set claimed_by = null, claim_expires_at = null
-    where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
+    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
 }
 
 // What handling an event came to: done (error undefined), or a failure retried after `retryInMs` or
@@ -75,7 +83,9 @@ export interface EventOutcome {
 
 // Records many outcomes in one statement, and ends their claims. An event whose claim has passed to
 // another replica meanwhile (this one's lease lapsed) is left to that replica. Times come from the
-// database's clock, which every replica shares.
+// database's clock, which every replica shares. Like every statement of the pipeline's own, it commits
+// asynchronously: a PostgreSQL crash may forget the last fraction of a second of outcomes, whose
+// events are then handled again.
 export async function recordEventOutcomes(
   db: Db,
   lease: Lease,
@@ -91,7 +101,8 @@ export async function recordEventOutcomes(
         then now() + o.retry_ms * interval '1 millisecond' end,
       failed_at = case when o.error is not null and o.retry_ms is null then now() end,
       claimed_by = null, claim_expires_at = null
-    from unnest(${ids}::text[], ${errors}::text[], ${retries}::float8[]) as o(id, error, retry_ms)
+    from unnest(${ids}::text[], ${errors}::text[], ${retries}::float8[]) as o(id, error, retry_ms),
+      ${asyncCommit}
     where e.id = o.id and e.claimed_by = ${lease.owner}`.execute(db);
 }
 

@@ -524,8 +524,8 @@ async function restartPostgres(
 describe('a replica killed with SIGKILL while its controllers work', () => {
   it('leaves every event it held to the two others, and no claim behind', async () => {
     const database = await testDatabase();
-    // Replica A connects as a role of its own, so that its sessions (and the claims they hold) can be
-    // told apart from B's and C's in pg_stat_activity and pg_locks.
+    // Replica A connects as a role of its own, so that its sessions can be told apart from B's and C's
+    // in pg_stat_activity.
     const role = await roleOf(database);
     const cwd = temporaryDirectory('trex-faults-replicas-');
     // A short lease, so what A held is taken over within seconds of its death.
@@ -538,11 +538,11 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     expect(
       (await database.query('select 1 from pg_stat_activity where usename = $1', [role.name])).length,
     ).toBeGreaterThan(0);
-    const gates = await handlerGates(database, role.name);
+    const gate = await handlerGate(database);
 
-    // 300 creates, 8 at a time, through A. B's and C's handlers wait until A holds unfinished events;
-    // A's never finish. Once 100 creates have gone through A, it is frozen (SIGSTOP, so what it holds can
-    // be read) and killed with SIGKILL. The rest go through B.
+    // 300 creates, 8 at a time, through A. Every replica's handlers wait at the gate, so what A claims
+    // stays unfinished. Once 100 creates have gone through A, it is frozen (SIGSTOP, so what it holds
+    // can be read) and killed with SIGKILL; then the gate opens. The rest go through B.
     const total = 300;
     let target = a.apiUrl;
     let issued = 0;
@@ -578,7 +578,6 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     const unfinishedHeldByA = async (): Promise<string[]> =>
       await unreconciledOf(database.query, await claimsHeldBy(database.query, a.trex.pid));
     await waitFor(async () => (await unfinishedHeldByA()).length > 0, 'A holds unfinished events', 20_000);
-    await gates.openForOthers();
     await waitFor(async () => createdThroughA >= 100, '100 creates through A', 20_000, 5);
     expect(issued, 'the kill comes before the creates run out').toBeLessThan(total);
     process.kill(a.trex.pid, 'SIGSTOP');
@@ -586,7 +585,7 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     process.kill(a.trex.pid, 'SIGKILL');
     const killedAt = Date.now();
     target = b.apiUrl;
-    await gates.openForRole();
+    await gate.open();
     expect(orphaned.length).toBeGreaterThan(0);
     expect(await a.trex.exited).toEqual({ code: null, signal: 'SIGKILL' });
     await writers;
@@ -665,43 +664,26 @@ async function roleOf(database: TestDatabase): Promise<{ name: string; url: stri
   return { name, url: url.toString() };
 }
 
-// Two gates inside every replica's handlers, both closed at first: the webhook fan-out's first insert
-// waits on a table the test holds locked, with the event's claim held and the event unreconciled;
-// sessions of `role` wait at one gate, every other session at the other. Handlers otherwise finish
-// within milliseconds, and the replica serving the requests is the slowest to claim, so it is seldom
-// caught mid-event; gated, every event it claims stays in its hands until the test opens its gate.
-// Opened after a kill, the orphaned backends run on, find their client gone and roll the fan-out back,
-// so each event the killed replica held is left wholly to the others.
-async function handlerGates(
-  database: TestDatabase,
-  role: string,
-): Promise<{ openForRole(): Promise<void>; openForOthers(): Promise<void> }> {
-  await database.query('create table gate_of_role (); create table gate_of_others ()');
-  await database.query(`grant select on gate_of_role to ${role}`);
-  await database.query(`
-    create function wait_at_handler_gate() returns trigger language plpgsql as $$
-    begin
-      if current_user = '${role}' then perform from gate_of_role; else perform from gate_of_others; end if;
-      return new;
-    end $$`);
-  await database.query(`
-    create trigger wait_at_handler_gate before insert on webhook_fanouts
-      for each row execute function wait_at_handler_gate()`);
-  const closedGate = async (table: string): Promise<() => Promise<void>> => {
-    const holder = await connectClient(database.url, `trex-test-${table}`);
-    await holder.query('begin');
-    await holder.query(`lock table ${table} in access exclusive mode`);
-    let opened = false;
-    const open = async (): Promise<void> => {
-      if (opened) return;
-      opened = true;
-      await holder.query('commit');
-      await holder.end();
-    };
-    cleanups.push(open);
-    return open;
+// A gate inside every replica's handlers, closed at first: the test holds the webhooks table locked, so
+// the webhook fan-out's read of it (the first thing every event's handling does) waits, with the
+// event's claim held and renewed and the event unreconciled. Handlers otherwise finish within
+// milliseconds, and the replica serving the requests is the slowest to claim, so it is seldom caught
+// mid-event; gated, every event a replica claims stays in its hands until the test opens the gate.
+// Opened after a kill, the killed replica's orphaned backends run on and find their client gone, and
+// its claims lapse with their lease, so each event it held is left wholly to the others.
+async function handlerGate(database: TestDatabase): Promise<{ open(): Promise<void> }> {
+  const holder = await connectClient(database.url, 'trex-test-gate');
+  await holder.query('begin');
+  await holder.query('lock table webhooks in access exclusive mode');
+  let opened = false;
+  const open = async (): Promise<void> => {
+    if (opened) return;
+    opened = true;
+    await holder.query('commit');
+    await holder.end();
   };
-  return { openForRole: await closedGate('gate_of_role'), openForOthers: await closedGate('gate_of_others') };
+  cleanups.push(open);
+  return { open };
 }
 
 // The ids of the events a `trex serve` process holds claims on (its lease owner names its pid).

@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
+import { asyncCommit } from '../../db/async-commit.ts';
 import type { Db } from '../../db/database.ts';
 import type { Lease } from '../../events/lease-workers.ts';
 
 // The SQL of sending deliveries, one statement per function. A delivery is due when it is pending,
 // past its next attempt time, not under a live claim, its webhook is live and enabled, and it heads its
-// resource's queue: no earlier delivery of the same resource to the same webhook is pending, and no
-// earlier event of the resource is still waiting to be fanned out. So each receiver sees each
+// resource's queue: no earlier delivery of the same resource to the same webhook is pending. Events are
+// fanned out in each resource's order (the pipeline hands them out so), so each receiver sees each
 // resource's changes in order.
 
 export interface ClaimedDelivery {
@@ -23,15 +24,11 @@ const dueCondition = sql`
   d.status = 'pending' and (d.next_attempt_at is null or d.next_attempt_at <= now())
   and (d.claim_expires_at is null or d.claim_expires_at < now())
   and w.deleted_at is null and w.enabled
-  and not exists (
-    select 1 from webhook_deliveries earlier
-    where earlier.webhook_id = d.webhook_id and earlier.source = d.source and earlier.source_id = d.source_id
-      and earlier.status = 'pending' and earlier.event_seq < d.event_seq)
-  and not exists (
-    select 1 from events e
-    where e.source = d.source and e.source_id = d.source_id and e.seq < d.event_seq
-      and e.reconciled_date is null and e.failed_at is null
-      and not exists (select 1 from webhook_fanouts f where f.event_id = e.id))`;
+  and d.event_seq = (
+    select earliest.event_seq from webhook_deliveries earliest
+    where earliest.webhook_id = d.webhook_id and earliest.source = d.source
+      and earliest.source_id = d.source_id and earliest.status = 'pending'
+    order by earliest.event_seq limit 1)`;
 
 // How many more deliveries of each webhook this process may take: `perWebhook`, less those it holds.
 export interface WebhookRoom {
@@ -74,7 +71,7 @@ export async function claimDeliveries(
       where c.n <= ${room.perWebhook}::int - coalesce(b.held, 0))
     update webhook_deliveries d set claimed_by = ${lease.owner},
       claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
-    from picked, webhooks w, events e
+    from picked, webhooks w, events e, ${asyncCommit}
     where d.id = picked.id and w.id = d.webhook_id and e.id = d.event_id
     returning d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret`.execute(
     db,
@@ -94,13 +91,15 @@ export async function claimDeliveries(
 export async function renewDeliveryClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
   await sql`
     update webhook_deliveries set claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
-    where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and status = 'pending'`.execute(db);
+    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and status = 'pending'`.execute(
+    db,
+  );
 }
 
 export async function releaseDeliveryClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
   await sql`
     update webhook_deliveries set claimed_by = null, claim_expires_at = null
-    where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
+    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
 }
 
 // What one attempt came to: delivered (error undefined), or failed and retried after `retryInMs`, or
@@ -130,7 +129,7 @@ export async function recordDeliveryAttempts(
         then now() + a.retry_ms * interval '1 millisecond' end,
       updated_at = now(), claimed_by = null, claim_expires_at = null
     from unnest(${ids}::text[], ${codes}::int[], ${errors}::text[], ${retries}::float8[])
-      as a(id, code, error, retry_ms)
+      as a(id, code, error, retry_ms), ${asyncCommit}
     where d.id = a.id and d.claimed_by = ${lease.owner}`.execute(db);
 }
 

@@ -16,8 +16,8 @@ interface EventRow extends PayloadEvent {
 
 // The controller-manager handler for every event: one delivery per enabled webhook whose filter the
 // event passes, with the payload fixed now, in one transaction that also marks the event fanned out.
-// Most events have no webhook to go to, and for them one statement marks the event and is done.
-// Running it again for the same event (a retry, another replica after a crash) adds nothing.
+// Most events have no webhook to go to, and for them one read finds that and writes nothing. Running it
+// again for the same event (a retry, another replica after a crash) adds nothing.
 export function fanOut(
   db: Db,
   kinds: readonly KindDefinition[],
@@ -25,13 +25,10 @@ export function fanOut(
 ): (event: EventRecord) => Promise<number> {
   const byEventSource = new Map(kinds.map((kind) => [kind.eventSource, kind]));
   return async (record) => {
-    const { rows: markedWithoutWebhooks } = await sql`
-      insert into webhook_fanouts (event_id)
-        select e.id from events e
-        where e.id = ${record.id}
-          and not exists (select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)})
-      on conflict do nothing returning event_id`.execute(db);
-    if (markedWithoutWebhooks.length > 0) return 0;
+    const { rows: candidates } = await sql<{ subscribed: boolean }>`
+      select exists (select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)}) as subscribed
+      from events e where e.id = ${record.id}`.execute(db);
+    if (candidates[0]?.subscribed !== true) return 0;
     return await db.transaction().execute(async (trx) => {
       const { rows: marked } = await sql`
         insert into webhook_fanouts (event_id) values (${record.id}) on conflict do nothing
