@@ -45,9 +45,9 @@ const recordRetryMs = 1000;
 // Works a lease queue with bounded concurrency. One claim statement and one record statement are in
 // flight at a time; a record takes every outcome that piled up while the previous one ran, so batches
 // grow with the load and an idle queue costs nothing. A claim goes out as soon as a worker is free and
-// takes up to twice the free workers, so the others find items in hand. Claims held here (items
-// waiting, running, or done but not yet recorded) are renewed every third of a lease, so only a
-// process that stopped renewing loses them.
+// takes items for the free workers and one more per worker, so the others find items in hand. Claims
+// held here (items waiting, running, or done but not yet recorded) are renewed every third of a lease,
+// so only a process that stopped renewing loses them.
 export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   private readonly ready: Item[] = [];
   private readonly running = new Set<Promise<void>>();
@@ -84,12 +84,12 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   // their outcomes.
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.renewTimer);
     clearTimeout(this.dueTimer);
     await this.claiming;
     const unstarted = this.ready.splice(0).map((item) => item.id);
     await Promise.allSettled([...this.running]);
     await this.recording;
+    clearInterval(this.renewTimer); // renewed until here: the handlers may outlast a lease
     const { db, lease } = this.settings;
     if (this.done.length > 0) {
       await this.queue
@@ -118,7 +118,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   }
 
   // Workers with nothing to do. Claims go out only for them, so a process whose workers are all busy
-  // (slow handlers, hung receivers) holds no due item another process could be working.
+  // (slow handlers, hung receivers) claims nothing more.
   private free(): number {
     return this.settings.concurrency - this.running.size - this.ready.length;
   }
@@ -136,7 +136,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
 
   private claim(): void {
     const { db, lease, batchSize, concurrency } = this.settings;
-    // Enough for the free workers and as many again, so the workers still have items in hand when the
+    // The free workers' items and one more per worker, so the workers still have items in hand when the
     // next claim goes out; the claim after a full one follows at once.
     const limit = Math.min(batchSize, this.free() + concurrency);
     this.claimWanted = false;
