@@ -38,24 +38,16 @@ export class ControllerRegistry {
     this.handlers.set(key, [...(this.handlers.get(key) ?? []), handler]);
   }
 
-  // A handler of every event of every source (an integration such as webhooks). These run beside the
-  // Kind's own handlers, so a failing Kind handler does not hold them back, nor they it; like every
-  // handler, they must be idempotent, since a failure of either runs both again.
+  // A handler of every event of every source (an integration such as webhooks). These run first, so a
+  // failing Kind handler does not hold them back; like every handler, they must be idempotent.
   onEvery(handler: EventHandler): void {
     this.everyEvent.push(handler);
   }
 
-  // Runs an event's handlers: each every-event handler, and beside them the Kind's own in the order they
-  // were added. Rejects with the first failure once all have settled.
+  // Runs an event's handlers one after another, every-event handlers first, so an event holds one
+  // connection at a time.
   async run(event: EventRecord): Promise<void> {
     const own = this.handlers.get(`${event.source}/${event.eventType}`) ?? [];
-    const results = await Promise.allSettled([
-      ...this.everyEvent.map((handler) => handler(event)),
-      (async () => {
-        for (const handler of own) await handler(event);
-      })(),
-    ]);
-    const failure = results.find((result) => result.status === 'rejected');
-    if (failure) throw failure.reason;
+    for (const handler of [...this.everyEvent, ...own]) await handler(event);
   }
 }
