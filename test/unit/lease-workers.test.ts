@@ -76,6 +76,27 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   }
 }
 
+// Started workers whose every item waits until `release` is called.
+function gatedWorkers(
+  queue: MemoryQueue,
+  concurrency: number,
+): { workers: LeaseWorkers<Item, string>; release: () => void } {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const workers = new LeaseWorkers(
+    queue,
+    async (item: Item) => {
+      await gate;
+      return item.id;
+    },
+    { db, lease, concurrency, batchSize: 32, logger, name: 'test' },
+  );
+  workers.start();
+  return { workers, release };
+}
+
 describe('lease workers', () => {
   it('works every item once, never more at once than its concurrency, in batched claims and records', async () => {
     const queue = new MemoryQueue(items(60));
@@ -110,19 +131,7 @@ describe('lease workers', () => {
 
   it('claims nothing while every worker is busy', async () => {
     const queue = new MemoryQueue(items(10));
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const workers = new LeaseWorkers(
-      queue,
-      async (item: Item) => {
-        await gate;
-        return item.id;
-      },
-      { db, lease, concurrency: 2, batchSize: 32, logger, name: 'test' },
-    );
-    workers.start();
+    const { workers, release } = gatedWorkers(queue, 2);
     await until(() => queue.claimed.size > 0, 'a claim');
     workers.wake();
     workers.wake();
@@ -137,19 +146,7 @@ describe('lease workers', () => {
 
   it('renews what it holds, and at stop gives back what it had not started and records the rest', async () => {
     const queue = new MemoryQueue(items(6));
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const workers = new LeaseWorkers(
-      queue,
-      async (item: Item) => {
-        await gate;
-        return item.id;
-      },
-      { db, lease, concurrency: 1, batchSize: 32, logger, name: 'test' },
-    );
-    workers.start();
+    const { workers, release } = gatedWorkers(queue, 1);
     await until(() => queue.claimed.size === 2, 'one running and one in hand');
     // Renewed every third of the lease (20 ms), both of them, while the handler waits.
     await until(() => queue.renewed.length >= 3, 'three renewals');
