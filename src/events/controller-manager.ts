@@ -1,14 +1,8 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import type { ControllerRegistry, EventRecord } from './controllers.ts';
-import {
-  claimEvents,
-  type EventOutcome,
-  msUntilNextEventDue,
-  recordEventOutcomes,
-  releaseEventClaims,
-  renewEventClaims,
-} from './event-queue.ts';
+import { claimEvents, type EventOutcome, msUntilNextEventDue, recordEventOutcomes } from './event-queue.ts';
+import { claimRelease, claimRenewal } from './lease-sql.ts';
 import { type Lease, LeaseWorkers, retryDelay } from './lease-workers.ts';
 import type { Listener } from './listener.ts';
 
@@ -53,8 +47,8 @@ export class ControllerManager {
       {
         claim: claimEvents,
         record: (db, lease, outcomes) => this.record(db, lease, outcomes),
-        renew: renewEventClaims,
-        release: releaseEventClaims,
+        renew: claimRenewal('events'),
+        release: claimRelease('events'),
         msUntilNextDue: msUntilNextEventDue,
       },
       (event) => this.handle(event),

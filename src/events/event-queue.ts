@@ -3,6 +3,7 @@ import { asyncCommit } from '../db/async-commit.ts';
 import type { Db } from '../db/database.ts';
 import type { EventRecord } from './controllers.ts';
 import type { EventType } from './event-store.ts';
+import { leaseExpiry } from './lease-sql.ts';
 import type { Lease } from './lease-workers.ts';
 
 // The SQL of event processing, one statement per function. An event is unfinished until it is
@@ -51,26 +52,10 @@ export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<
       limit ${limit}
       for update skip locked)
     update events e set claimed_by = ${lease.owner},
-      claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
+      claim_expires_at = ${leaseExpiry(lease)}
     from due, ${asyncCommit} where e.id = due.id
     returning e.id, e.source, e.source_id, e.event_type, e.attempts`.execute(db);
   return rows.map(toRecord);
-}
-
-// Extends the owner's claims on these events (handlers still running, or outcomes not yet recorded).
-export async function renewEventClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
-  await sql`
-    update events set claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
-    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and reconciled_date is null`.execute(
-    db,
-  );
-}
-
-// Gives back claims the owner will not work (it is stopping), so another replica takes them at once.
-export async function releaseEventClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
-  await sql`
-    update events set claimed_by = null, claim_expires_at = null
-    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
 }
 
 // What handling an event came to: done (error undefined), or a failure retried after `retryInMs` or

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/app/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { expectEachDinosaurChangeDeliveredOnceInOrder } from '../support/delivery-checks.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
 import { callApi, startLoggedService } from '../support/service.ts';
 
@@ -63,24 +64,6 @@ describe('webhook deliveries with three racing replicas', () => {
         }
       }),
     );
-    const events = await database.query<{ id: string; source_id: string }>(
-      "select id, source_id from events where source = 'Dinosaurs' order by seq",
-    );
-    expect(events).toHaveLength(72);
-    await receiver.waitUntil(() => receiver.requests.length >= 72, 'every event is delivered', 60_000);
-    // A little longer: a duplicate, if any, would arrive now.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-
-    const received = receiver.requests.map((request) => String(request.headers['x-webhook-event-id']));
-    expect(received).toHaveLength(72);
-    expect(new Set(received).size).toBe(72);
-    for (const id of ids) {
-      const sent = events.filter((event) => event.source_id === id).map((event) => event.id);
-      expect(received.filter((eventId) => sent.includes(eventId))).toEqual(sent);
-    }
-    const [counts] = await database.query<{ delivered: number; attempts: number }>(
-      "select count(*) filter (where status = 'delivered')::int as delivered, sum(attempts)::int as attempts from webhook_deliveries",
-    );
-    expect(counts).toEqual({ delivered: 72, attempts: 72 });
+    await expectEachDinosaurChangeDeliveredOnceInOrder(database, receiver, ids, 72);
   }, 90_000);
 });

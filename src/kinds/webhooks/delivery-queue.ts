@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { asyncCommit } from '../../db/async-commit.ts';
 import type { Db } from '../../db/database.ts';
+import { leaseExpiry } from '../../events/lease-sql.ts';
 import type { Lease } from '../../events/lease-workers.ts';
 
 // The SQL of sending deliveries, one statement per function. A delivery is due when it is pending,
@@ -70,7 +71,7 @@ export async function claimDeliveries(
           as b(webhook_id, held) on b.webhook_id = c.webhook_id
       where c.n <= ${room.perWebhook}::int - coalesce(b.held, 0))
     update webhook_deliveries d set claimed_by = ${lease.owner},
-      claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
+      claim_expires_at = ${leaseExpiry(lease)}
     from picked, webhooks w, events e, ${asyncCommit}
     where d.id = picked.id and w.id = d.webhook_id and e.id = d.event_id
     returning d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret`.execute(
@@ -86,20 +87,6 @@ export async function claimDeliveries(
     url: row.url,
     secret: row.secret,
   }));
-}
-
-export async function renewDeliveryClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
-  await sql`
-    update webhook_deliveries set claim_expires_at = now() + ${lease.ms}::float8 * interval '1 millisecond'
-    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner} and status = 'pending'`.execute(
-    db,
-  );
-}
-
-export async function releaseDeliveryClaims(db: Db, lease: Lease, ids: readonly string[]): Promise<void> {
-  await sql`
-    update webhook_deliveries set claimed_by = null, claim_expires_at = null
-    from ${asyncCommit} where id = any(${ids}::text[]) and claimed_by = ${lease.owner}`.execute(db);
 }
 
 // What one attempt came to: delivered (error undefined), or failed and retried after `retryInMs`, or

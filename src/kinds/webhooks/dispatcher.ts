@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.ts';
+import { claimRelease, claimRenewal } from '../../events/lease-sql.ts';
 import { type Lease, LeaseWorkers, retryDelay } from '../../events/lease-workers.ts';
 import { type HttpClient, OutboundError } from '../../outbound/http-client.ts';
 import {
@@ -8,8 +9,6 @@ import {
   type DeliveryAttempt,
   msUntilNextDeliveryDue,
   recordDeliveryAttempts,
-  releaseDeliveryClaims,
-  renewDeliveryClaims,
 } from './delivery-queue.ts';
 import { deliveryIdHeader, eventIdHeader, signature, signatureHeader } from './signature.ts';
 import { hostAllowed } from './target-url.ts';
@@ -60,8 +59,8 @@ export class DeliveryDispatcher {
           return claimed;
         },
         record: (db, lease, attempts) => this.record(db, lease, attempts),
-        renew: renewDeliveryClaims,
-        release: releaseDeliveryClaims,
+        renew: claimRenewal('webhook_deliveries'),
+        release: claimRelease('webhook_deliveries'),
         msUntilNextDue: msUntilNextDeliveryDue,
       },
       async (delivery) => {
