@@ -117,7 +117,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       rootcert: text('dbRootcert'),
       embeddedDir: text('embeddedDbDir'),
     }),
-    listenUrl: stringOrUndefined(raw('dbListenUrl')),
+    listenUrl: postgresUrl(options.dbListenUrl.flag, stringOrUndefined(raw('dbListenUrl'))),
     db: {
       maxConnections: integer('dbMaxOpenConnections'),
       acquireTimeoutMs: duration('dbAcquireTimeout'),
@@ -215,6 +215,14 @@ function readEnvironment(environ: Environ): Environment {
 function httpUrl(flag: string, text: string): string {
   if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
     throw new ConfigError(`--${flag}: '${text}' is not an http or https URL`);
+  }
+  return text;
+}
+
+function postgresUrl(flag: string, text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (!URL.canParse(text) || !/^postgres(ql)?:$/.test(new URL(text).protocol)) {
+    throw new ConfigError(`--${flag}: '${text}' is not a postgres:// URL`);
   }
   return text;
 }

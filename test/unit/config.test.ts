@@ -382,6 +382,21 @@ describe('tracing', () => {
   });
 });
 
+describe('the LISTEN connection', () => {
+  it('goes to --db-listen-url when given, and to the database URL otherwise', () => {
+    const direct = 'postgres://trex@postgres:5432/trex';
+    expect(loadConfig('serve', { ...complete, dbListenUrl: direct }, {}).listenUrl).toBe(direct);
+    expect(loadConfig('serve', complete, { TREX_DB_LISTEN_URL: direct }).listenUrl).toBe(direct);
+    expect(loadConfig('serve', complete, {}).listenUrl).toBeUndefined();
+  });
+
+  it('refuses a --db-listen-url that is not a postgres URL, naming the flag', () => {
+    expect(
+      configError(() => loadConfig('serve', { ...complete, dbListenUrl: 'pgbouncer:6432' }, {})).message,
+    ).toBe("--db-listen-url: 'pgbouncer:6432' is not a postgres:// URL");
+  });
+});
+
 describe('trex migrate', () => {
   it('needs no JWT key source in production: it authenticates nothing', () => {
     const config = loadConfig('migrate', { dbUrl: 'postgres://db.example/trex' }, { TREX_ENV: 'production' });
