@@ -21,33 +21,25 @@ export interface PgBouncer {
   pooled(databaseUrl: string): string;
   // PgBouncer's log so far.
   log(): string;
-  hasExited(): boolean;
   // Stops it (SIGTERM, then SIGKILL) and removes its directory; safe to call more than once.
   stop(): Promise<void>;
-}
-
-export interface PgBouncerOptions {
-  // Extra lines for the [pgbouncer] section: only for a test about a setting itself. The tests of the
-  // service leave every setting at its default.
-  readonly settings?: Readonly<Record<string, string>>;
-  readonly startTimeoutMs?: number;
 }
 
 // Starts PgBouncer in front of the server of `serverUrl` (any URL of it: its host, port, user and
 // password count, not its database). Every database of that server is reachable through it under its
 // own name (a `*` wildcard entry), so the per-file test databases need no configuration.
-export async function startPgBouncer(serverUrl: string, options: PgBouncerOptions = {}): Promise<PgBouncer> {
+export async function startPgBouncer(serverUrl: string): Promise<PgBouncer> {
   // A port picked free may be taken before PgBouncer binds it: then it starts again on another.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(serverUrl, options);
+      return await startOnce(serverUrl);
     } catch (error) {
       if (attempt >= 3 || !/Address already in use/i.test((error as Error).message)) throw error;
     }
   }
 }
 
-async function startOnce(serverUrl: string, options: PgBouncerOptions): Promise<PgBouncer> {
+async function startOnce(serverUrl: string): Promise<PgBouncer> {
   if (!existsSync(pgbouncerBin)) {
     throw new Error(
       `PgBouncer is not installed (no ${pgbouncerBin}): the pooler tests need Debian's pgbouncer package ` +
@@ -82,7 +74,6 @@ async function startOnce(serverUrl: string, options: PgBouncerOptions): Promise<
     pool_mode: 'transaction',
     logfile: join(dir, 'pgbouncer.log'),
     pidfile: join(dir, 'pgbouncer.pid'),
-    ...options.settings,
   };
   writeFileSync(
     ini,
@@ -152,7 +143,7 @@ async function startOnce(serverUrl: string, options: PgBouncerOptions): Promise<
       `${host}:${port}`,
       () => `${output}\n${log()}`,
       () => exited,
-      options.startTimeoutMs ?? 10_000,
+      10_000,
     );
     // Through it to the server once: a pooler that cannot reach the server fails here, not in a test.
     const probe = new pg.Client({ connectionString: pooled(serverUrl), connectionTimeoutMillis: 10_000 });
@@ -169,7 +160,7 @@ async function startOnce(serverUrl: string, options: PgBouncerOptions): Promise<
     throw new Error(`${message}\n${tail}`);
   }
 
-  return { host, port, pooled, log, hasExited: () => exited, stop };
+  return { host, port, pooled, log, stop };
 }
 
 function systemUser(name: string): { uid: number; gid: number } {

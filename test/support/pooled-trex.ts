@@ -37,14 +37,13 @@ export interface ReplicaOptions {
   readonly args?: readonly string[];
   // Bearer token for `api` and for the readiness poll (JWT on).
   readonly token?: string;
-  readonly startTimeoutMs?: number;
   // What tells it serves: its list endpoint answering 200 (a query through the pooler), or, while a
   // test holds the dinosaurs table locked, its readiness endpoint (/readyz: the database answers).
   readonly ready?: 'list' | 'readyz';
 }
 
 // The flags that put a replica of `database` behind `pooler`.
-export function pooledFlags(database: TestDatabase, pooler: PgBouncer): string[] {
+function pooledFlags(database: TestDatabase, pooler: PgBouncer): string[] {
   return [
     `--db-url=${pooler.pooled(database.url)}`,
     `--db-listen-url=${database.url}`,
@@ -130,7 +129,7 @@ async function startOnce(
         }
       },
       `${bind.apiUrl} serves through the pooler (${args.join(' ')})`,
-      options.startTimeoutMs ?? 60_000,
+      60_000,
       250,
     );
   } catch (error) {
@@ -183,7 +182,7 @@ export async function startPooledTestService(flags: RawOptions = {}): Promise<Te
 
 // `--flag=value` for each RawOptions-style entry (camelCase keys of src/config/options.ts; keys the table
 // does not know yet are spelled in kebab case).
-export function flagsOf(flags: Readonly<Record<string, string | boolean | undefined>>): string[] {
+function flagsOf(flags: Readonly<Record<string, string | boolean | undefined>>): string[] {
   return Object.entries(flags)
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => {
