@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
-import { migrations } from '../src/app/plugins.ts';
+import { migrations } from '../src/app/migrations.ts';
 import { startService } from '../src/app/service.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { startEmbeddedPostgres } from '../src/db/embedded.ts';

@@ -2,7 +2,7 @@
 // or on an embedded PostgreSQL under .trex/bench-postgres; migrated, seeded, and dropped at the end.
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { migrations } from '../../src/app/plugins.ts';
+import { migrations } from '../../src/app/migrations.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import { openDatabase } from '../../src/db/pool.ts';

@@ -5,7 +5,7 @@ import { migrateToLatest } from '../db/migrator.ts';
 import { type DatabaseHandle, openDatabase } from '../db/pool.ts';
 import type { QuerySpan } from '../db/traced-dialect.ts';
 import { quietStep, type Step } from '../observability/progress.ts';
-import { migrations } from './plugins.ts';
+import { migrations } from './migrations.ts';
 
 export interface ConnectedDatabase extends DatabaseHandle {
   readonly embedded: boolean;

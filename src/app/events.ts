@@ -3,49 +3,48 @@ import type { Config } from '../config/config.ts';
 import { type DatabaseHandle, openDatabase } from '../db/pool.ts';
 import { ControllerManager } from '../events/controller-manager.ts';
 import { ControllerRegistry } from '../events/controllers.ts';
-import { eventKind } from '../events/event-kind.ts';
 import { oldestUnreconciledAge } from '../events/event-queue.ts';
 import type { Lease } from '../events/lease-workers.ts';
 import { Listener } from '../events/listener.ts';
-import { WatchStreams } from '../events/watch.ts';
-import { KindDao } from '../kinds/framework/dao.ts';
 import { forgetOldKeys } from '../kinds/framework/idempotency.ts';
-import type { KindPlugin } from '../kinds/framework/plugin.ts';
-import type { KindService, ServiceDependencies } from '../kinds/framework/service.ts';
-import { createKindService } from '../kinds/framework/traced-service.ts';
-import type { Metrics } from '../observability/metrics.ts';
-import type { Tracer } from '../observability/tracing.ts';
-import type { WebhookDeliveries } from './webhooks.ts';
+import { WatchStreams } from '../kinds/framework/watch.ts';
+import type { Kinds } from './kinds.ts';
+import type { Metrics } from './metrics.ts';
 
 export interface EventsSide {
   start(): void;
-  // Waits for the handlers in flight, then closes the manager's connections.
+  // Waits for the handlers and background work in flight, then closes the manager's connections.
   stop(): Promise<void>;
   readonly watch: WatchStreams;
-  readonly eventService: KindService; // read-only: the events API
+}
+
+export interface EventsSideDependencies {
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly kinds: Kinds;
+  readonly metrics: Metrics;
+  readonly lease: Lease;
+  readonly logger: Logger;
 }
 
 // Idempotency keys are kept at least this long (docs/events.md#idempotent-creates).
 const idempotencyKeyHours = 24;
 
-// The event-driven half of the process: every Kind's controllers and the webhook fan-out behind one
-// manager, the webhook deliveries, the watch streams, and the events API, fed by one LISTEN connection.
-export function createEventsSide(
-  config: Config,
-  database: DatabaseHandle,
-  kinds: readonly { plugin: KindPlugin; service: KindService }[],
-  deps: ServiceDependencies,
-  metrics: Metrics,
-  webhooks: WebhookDeliveries,
-  lease: Lease,
-  logger: Logger,
-  tracer: Tracer | undefined,
-): EventsSide {
+// The event-driven half of the process: every plugin's every-event handlers (the webhook fan-out) and
+// every Kind's controllers behind one manager, every plugin's background work, and the watch streams,
+// fed by one LISTEN connection.
+export function createEventsSide({
+  config,
+  database,
+  kinds,
+  metrics,
+  lease,
+  logger,
+}: EventsSideDependencies): EventsSide {
+  const background = kinds.background();
   const registry = new ControllerRegistry();
-  registry.onEvery(webhooks.onEvent);
-  for (const { plugin, service } of kinds) {
-    if (plugin.controllers) registry.add(plugin.kind.eventSource, plugin.controllers(service, logger));
-  }
+  for (const work of background) if (work.onEvent) registry.onEvery(work.onEvent);
+  for (const { source, controllers } of kinds.controllers()) registry.add(source, controllers);
   // LISTEN needs a session of its own: through a transaction pooler, it goes to the server directly.
   const listener = new Listener(config.listenUrl ?? database.url, 'events', logger);
   // The claims and records, on connections of their own, so they never wait behind requests: at most a
@@ -74,14 +73,13 @@ export function createEventsSide(
   return {
     start: () => {
       manager.start();
-      webhooks.start();
+      for (const work of background) work.start?.();
     },
     stop: async () => {
       await manager.stop();
-      await webhooks.stop();
+      for (const work of background) await work.stop?.();
       await claimPool.close();
     },
     watch,
-    eventService: createKindService(eventKind, new KindDao(eventKind), deps, [], undefined, tracer),
   };
 }

@@ -3,19 +3,15 @@ import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { createAccessControl } from '../auth/access.ts';
 import type { Address, Config } from '../config/config.ts';
-import { eventKind } from '../events/event-kind.ts';
 import { newLeaseOwner } from '../events/lease-workers.ts';
 import { createNotifier, noNotify } from '../events/notifier.ts';
 import { buildApiServer } from '../http/api-server.ts';
 import { buildHealthServer } from '../http/health-server.ts';
 import { buildMetricsServer } from '../http/metrics-server.ts';
 import { closeUnusedConnectionsOnClose } from '../http/unused-connections.ts';
-import { KindDao } from '../kinds/framework/dao.ts';
-import type { PluginContext } from '../kinds/framework/plugin.ts';
-import { referrersOf } from '../kinds/framework/relations.ts';
+import { servedRoutes } from '../kinds/framework/served-routes.ts';
 import type { ServiceDependencies } from '../kinds/framework/service.ts';
-import { createKindService } from '../kinds/framework/traced-service.ts';
-import { Metrics } from '../observability/metrics.ts';
+import { plugins } from '../kinds/plugins.ts';
 import type { Step } from '../observability/progress.ts';
 import { startTracer } from '../observability/tracing.ts';
 import { HttpClient } from '../outbound/http-client.ts';
@@ -24,8 +20,8 @@ import { newKsuid } from '../values/ksuid.ts';
 import { readBuildInfo } from './build-info.ts';
 import { connectDatabase } from './database.ts';
 import { createEventsSide } from './events.ts';
-import { plugins } from './plugins.ts';
-import { createWebhookDeliveries } from './webhooks.ts';
+import { buildKinds } from './kinds.ts';
+import { Metrics } from './metrics.ts';
 
 export interface RunningService {
   readonly apiUrl: string;
@@ -75,42 +71,28 @@ export async function startService(
     notify: config.events.notify ? createNotifier(database.db, logger) : noNotify,
     locks: metrics,
   };
-  // The one outbound HTTP client: whoever calls other services gets it from here (tests point it at a
-  // local receiver, never at a mock).
-  const outbound = new HttpClient(
-    { timeoutMs: 10_000, retryDelayMs: 200, userAgent: `${serviceName}/${build.version}` },
-    metrics,
-  );
-  const context: PluginContext = {
-    config,
-    db: database.db,
-    logger,
-    kinds: plugins.map((plugin) => plugin.kind),
-  };
-  const kinds = plugins.map((plugin) => ({
-    plugin,
-    service: createKindService(
-      plugin.kind,
-      new KindDao(plugin.kind),
-      deps,
-      referrersOf(plugin.kind, context.kinds),
-      plugin.rules?.(context),
-      tracer,
-    ),
-  }));
   // One owner for this process's claims on events and deliveries, which last --event-lease unless renewed.
   const lease = { owner: newLeaseOwner(), ms: config.events.leaseMs };
-  const webhooks = createWebhookDeliveries(
-    config,
-    database,
-    context.kinds,
-    outbound,
-    metrics,
-    newId,
-    lease,
-    logger,
+  const kinds = buildKinds(
+    plugins,
+    {
+      config,
+      database,
+      logger,
+      metrics: metrics.registry,
+      // The one outbound HTTP client: whoever calls other services gets it from here (tests point it at a
+      // local receiver, never at a mock).
+      outbound: new HttpClient(
+        { timeoutMs: 10_000, retryDelayMs: 200, userAgent: `${serviceName}/${build.version}` },
+        metrics,
+      ),
+      newId,
+      lease,
+    },
+    deps,
+    tracer,
   );
-  const events = createEventsSide(config, database, kinds, deps, metrics, webhooks, lease, logger, tracer);
+  const events = createEventsSide({ config, database, kinds, metrics, lease, logger });
 
   if (!config.auth.enableJwt) {
     logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);
@@ -122,15 +104,7 @@ export async function startService(
     newId,
     build,
     tracer,
-    kinds: [
-      ...kinds.map(({ plugin, service }) => ({
-        kind: plugin.kind,
-        service,
-        routes: plugin.routes?.(context),
-      })),
-      { kind: eventKind, service: events.eventService, readOnly: true },
-    ],
-    watch: events.watch,
+    routes: servedRoutes(kinds.served(), events.watch),
     access,
   });
   const health = buildHealthServer({

@@ -18,7 +18,7 @@ export function migrateCommand(program: Command): void {
     // The work is imported when the command runs, so help and usage errors answer without loading it.
     const [{ connectDatabase }, { migrations }, { migrateToLatest }] = await Promise.all([
       import('../app/database.ts'),
-      import('../app/plugins.ts'),
+      import('../app/migrations.ts'),
       import('../db/migrator.ts'),
     ]);
     const logger = commandLogger(config);

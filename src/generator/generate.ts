@@ -10,8 +10,8 @@ import { addPluginEntry } from './plugin-list.ts';
 import { schemaChange } from './schema-change.ts';
 import {
   alterMigrationFile,
-  controllersFile,
   createMigrationFile,
+  extensionsFile,
   factoryFile,
   modelFile,
   pluginFile,
@@ -38,7 +38,7 @@ export interface GenerationPlan {
   readonly warnings: readonly string[]; // what --force let through
 }
 
-const pluginList = 'src/app/plugins.ts';
+const pluginList = 'src/kinds/plugins.ts';
 
 // Works out every file `trex generate` writes, refusing (one line, nothing written) whatever would lose
 // a person's work or data unless --force allows it.
@@ -110,8 +110,13 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
     if (state === 'hand-written') refuse(`${path} was written by hand; generating would replace it`);
     changes.push({ path, action: state === 'missing' ? 'create' : 'update', content });
   }
-  if (fileState(join(options.root, folder, 'controllers.ts')) === 'missing') {
-    changes.push({ path: `${folder}/controllers.ts`, action: 'create', content: controllersFile(names) });
+  if (fileState(join(options.root, folder, 'extensions.ts')) === 'missing') {
+    const legacyControllers = fileState(join(options.root, folder, 'controllers.ts')) !== 'missing';
+    changes.push({
+      path: `${folder}/extensions.ts`,
+      action: 'create',
+      content: extensionsFile(names, legacyControllers),
+    });
   }
   if (warnings.length > 0 && !options.force) {
     throw new GeneratorError(`refused: ${warnings.join('; ')} (use --force to go ahead)`);

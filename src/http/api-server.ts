@@ -3,25 +3,19 @@ import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { TSchema } from 'typebox';
 import type { AccessControl } from '../auth/access.ts';
+import { operationIdFor, operationIdHeader } from '../context/operation-id.ts';
 import { runInContext } from '../context/request-context.ts';
 import { ApiError, malformedRequest, notFound } from '../errors/catalogue.ts';
-import type { WatchStreams } from '../events/watch.ts';
-import type { KindDefinition } from '../kinds/framework/kind.ts';
-import type { KindRoutes } from '../kinds/framework/plugin.ts';
-import { registerKindRoutes } from '../kinds/framework/routes.ts';
-import { kindSchemas } from '../kinds/framework/schemas.ts';
-import type { KindService } from '../kinds/framework/service.ts';
-import type { Metrics } from '../observability/metrics.ts';
 import type { Tracer } from '../observability/tracing.ts';
-import { apiBase } from '../service-name.ts';
 import { clientErrorHandler } from './client-errors.ts';
 import { errorBody } from './error-body.ts';
 import { toApiError } from './error-mapping.ts';
-import { type BuildInfo, registerMetadataRoutes } from './metadata-routes.ts';
+import { type BuildInfo, type Collection, registerMetadataRoutes } from './metadata-routes.ts';
 import { registerOpenApi, registerOpenApiRoutes } from './openapi.ts';
-import { operationIdFor, operationIdHeader } from './operation-id.ts';
 import { traceRequests } from './request-tracing.ts';
+import type { RouteAccess } from './route-access.ts';
 import { serverLogging } from './server-logging.ts';
 
 export interface ApiServerSettings {
@@ -32,23 +26,36 @@ export interface ApiServerSettings {
   readonly corsAllowedOrigins: readonly string[];
 }
 
-export interface ServedKind {
-  readonly kind: KindDefinition;
-  readonly service: KindService;
-  readonly readOnly?: boolean;
-  readonly routes?: KindRoutes; // more routes of the Kind (a sub-collection)
+/**
+ * The routes the edge serves behind authentication, handed in by the composition root: the edge knows
+ * nothing of Kinds. Each route carries a {@link RouteAccess} config for the authorization policy.
+ */
+export interface ProtectedRoutes {
+  /** Schemas the routes refer to, for the OpenAPI document. */
+  readonly schemas: readonly TSchema[];
+  /** One OpenAPI tag per collection. */
+  readonly tags: readonly { readonly name: string; readonly description: string }[];
+  /** The collections the API metadata lists. */
+  readonly collections: readonly Collection[];
+  register(scope: FastifyInstance): void;
+  /** On shutdown: ends what never ends by itself (watch streams). */
+  close(): void;
+}
+
+/** What the edge reports each answered request to. */
+export interface RequestObserver {
+  observeRequest(method: string, path: string, code: number, seconds: number): void;
 }
 
 export interface ApiServerDependencies {
   readonly settings: ApiServerSettings;
   readonly logger: Logger;
-  readonly metrics: Metrics;
+  readonly metrics: RequestObserver;
   readonly newId: () => string;
   readonly build: BuildInfo;
-  readonly kinds: readonly ServedKind[];
+  readonly routes: ProtectedRoutes;
   // Absent when JWT authentication is off.
   readonly access: AccessControl | undefined;
-  readonly watch: Pick<WatchStreams, 'handle' | 'closeAll'>;
   // Absent when tracing is off.
   readonly tracer?: Tracer;
 }
@@ -65,7 +72,7 @@ const securityHeaders = {
 };
 
 // The API server: the generic edge (operation id, CORS, compression, body parsing, errors, logs,
-// metrics, authentication) around the metadata routes and every Kind's routes.
+// metrics, authentication) around the metadata routes and the protected routes it is given.
 export async function buildApiServer(deps: ApiServerDependencies): Promise<FastifyInstance> {
   const app = Fastify({
     ...serverLogging(deps.logger),
@@ -125,7 +132,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
-    deps.watch.closeAll();
+    deps.routes.close();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
@@ -151,29 +158,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     strictPreflight: false,
   });
   await app.register(fastifyCompress, { global: true, encodings: ['br', 'gzip', 'deflate'] });
-  // A read-only Kind (the events API) takes no bodies, so it has no request schemas.
-  const schemas = deps.kinds.flatMap(({ kind, readOnly, routes }) => {
-    const { resource, list, createRequest, patchRequest } = kindSchemas(kind, apiBase);
-    return [
-      ...(readOnly ? [resource, list] : [resource, list, createRequest, patchRequest]),
-      ...(routes?.schemas ?? []),
-    ];
-  });
-  const tags = deps.kinds.map(({ kind, readOnly }) => ({
-    name: kind.plural,
-    description: readOnly
-      ? `${kind.name} resources (read-only)`
-      : `${kind.name} resources: list, watch, create, get, update and delete`,
-  }));
-  await registerOpenApi(app, deps.build.version, schemas, tags);
-
-  registerMetadataRoutes(
-    app,
-    deps.build,
-    deps.kinds.map(({ kind }) => ({ id: kind.plural, kind: kind.name })),
-  );
+  await registerOpenApi(app, deps.build.version, deps.routes.schemas, deps.routes.tags);
+  registerMetadataRoutes(app, deps.build, deps.routes.collections);
   await registerOpenApiRoutes(app);
-  // Kind routes live in their own scope: only they need a token.
+  // The protected routes live in their own scope: only they need a token.
   await app.register(async (scope) => {
     const access = deps.access;
     if (access) {
@@ -183,10 +171,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
         if (kind && verb) access.authorize(request.account, kind, verb);
       });
     }
-    for (const { kind, service, readOnly, routes } of deps.kinds) {
-      registerKindRoutes(scope, kind, service, { readOnly, watch: readOnly ? undefined : deps.watch.handle });
-      routes?.register(scope, service);
-    }
+    deps.routes.register(scope);
   });
   return app;
 }

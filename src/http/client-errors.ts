@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
+import { operationIdHeader } from '../context/operation-id.ts';
 import { malformedRequest } from '../errors/catalogue.ts';
 import { errorBody } from './error-body.ts';
-import { operationIdHeader } from './operation-id.ts';
 
 const reasons: Record<string, string> = {
   HPE_HEADER_OVERFLOW: 'the request line or headers are too large',

@@ -1,5 +1,5 @@
+import { operationIdHeader } from '../context/operation-id.ts';
 import { currentContext } from '../context/request-context.ts';
-import { operationIdHeader } from '../http/operation-id.ts';
 
 export interface OutboundRequest {
   readonly method?: string; // GET by default

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrations } from '../../src/app/plugins.ts';
+import { migrations } from '../../src/app/migrations.ts';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import {

@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import KSUID from 'ksuid';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/app/metrics.ts';
 import { type DatabaseHandle, openDatabase } from '../../src/db/pool.ts';
 import {
   ControllerManager,
@@ -12,7 +13,6 @@ import { ControllerRegistry, type EventRecord } from '../../src/events/controlle
 import { oldestUnreconciledAge } from '../../src/events/event-queue.ts';
 import type { EventType } from '../../src/events/event-store.ts';
 import { Listener } from '../../src/events/listener.ts';
-import { Metrics } from '../../src/observability/metrics.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 

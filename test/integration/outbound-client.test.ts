@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Metrics } from '../../src/app/metrics.ts';
 import { runInContext } from '../../src/context/request-context.ts';
-import { Metrics } from '../../src/observability/metrics.ts';
 import { HttpClient, OutboundError } from '../../src/outbound/http-client.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
 

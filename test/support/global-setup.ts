@@ -8,7 +8,7 @@ import pg from 'pg';
 import pino from 'pino';
 import type { TestProject } from 'vitest/node';
 import { currentCompiledEntry } from '../../bin/compiled.js';
-import { migrations } from '../../src/app/plugins.ts';
+import { migrations } from '../../src/app/migrations.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import { openDatabase } from '../../src/db/pool.ts';

@@ -154,16 +154,18 @@ describe('schema changes', () => {
 });
 
 describe('the plugin list', () => {
-  const source = `import type { KindPlugin } from '../kinds/framework/plugin.ts';
-import { dinosaurPlugin } from '../kinds/dinosaurs/plugin.ts';
+  const source = `import { dinosaurPlugin } from './dinosaurs/plugin.ts';
+import type { KindPlugin } from './framework/plugin.ts';
 
-export const plugins: readonly KindPlugin[] = [dinosaurPlugin];
+export const plugins = [
+  dinosaurPlugin,
+] as const satisfies readonly KindPlugin[];
 `;
 
   it('gains the import and the entry once', () => {
     const once = addPluginEntry(source, kindNames('FizzBuzz'));
-    expect(once).toContain("import { fizzBuzzPlugin } from '../kinds/fizz_buzzes/plugin.ts';\n");
-    expect(once).toContain('= [dinosaurPlugin, fizzBuzzPlugin];');
+    expect(once).toContain("import { fizzBuzzPlugin } from './fizz_buzzes/plugin.ts';\n");
+    expect(once).toContain('= [dinosaurPlugin, fizzBuzzPlugin] as const satisfies readonly KindPlugin[];');
     expect(addPluginEntry(once, kindNames('FizzBuzz'))).toBe(once);
   });
 

@@ -1,11 +1,10 @@
-import type { KindPlugin } from '../framework/plugin.ts';
-import { dinosaurControllers } from './controllers.ts';
+import { definePlugin } from '../framework/plugin.ts';
+import { dinosaurExtensions } from './extensions.ts';
 import { createDinosaurs } from './migrations/202611251401_create_dinosaurs.ts';
-
 import { dinosaurKind } from './model.ts';
 
-export const dinosaurPlugin: KindPlugin = {
+export const dinosaurPlugin = definePlugin({
   kind: dinosaurKind,
   migrations: [createDinosaurs],
-  controllers: dinosaurControllers,
-};
+  ...dinosaurExtensions,
+});

@@ -74,7 +74,7 @@ function rejectUnknownFields(kind: KindDefinition, object: Record<string, unknow
     throw validationFailed(`unknown fields ${unknown.map((key) => `'${key}'`).join(', ')}`);
 }
 
-function convert(name: string, field: FieldDefinition, value: unknown): unknown {
+function convert(name: string, field: FieldDefinition, value: unknown): string | number | boolean | Date {
   const wrongType = (): Error => validationFailed(`${name} must be ${typeNames[field.type]}`);
   switch (field.type) {
     case 'string':
@@ -86,10 +86,10 @@ function convert(name: string, field: FieldDefinition, value: unknown): unknown 
     case 'int':
       if (!Number.isInteger(value) || (value as number) < -(2 ** 31) || (value as number) >= 2 ** 31)
         throw wrongType();
-      return value;
+      return value as number;
     case 'int64':
       if (!Number.isSafeInteger(value)) throw wrongType();
-      return value;
+      return value as number;
     case 'float':
       if (typeof value !== 'number' || !Number.isFinite(value)) throw wrongType();
       return value;

@@ -2,7 +2,8 @@ import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from '
 import type { Database } from '../../db/database.ts';
 import { type ChangeEvent, changeWithEvent } from '../../events/event-store.ts';
 import type { OrderTerm } from '../../search/order.ts';
-import type { KindDefinition, KindRow } from './kind.ts';
+import type { Fields } from './fields.ts';
+import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 import { type EmbeddedField, relationJoins } from './relations.ts';
 
 // Every Kind table, seen by the generic DAO. Column names are the Kind's JSON field names.
@@ -18,8 +19,8 @@ export interface ListSelection {
   readonly embed?: readonly EmbeddedField[]; // read as the key `<relation>.<field>` of each row
 }
 
-export interface ListResult {
-  readonly rows: KindRow[];
+export interface ListResult<F extends Fields = Fields> {
+  readonly rows: KindRow<F>[];
   readonly total: number;
 }
 
@@ -99,7 +100,11 @@ export class KindDao {
   }
 
   // Writes record their event in the same statement (events/event-store.ts).
-  async insert(db: Kysely<Database>, row: KindRow, event: ChangeEvent): Promise<KindRow> {
+  async insert(
+    db: Kysely<Database>,
+    row: FieldValues & { id: string },
+    event: ChangeEvent,
+  ): Promise<KindRow> {
     const insert = this.kindDb(db).insertInto(this.table).values(row).returningAll();
     return (await changeWithEvent<KindRow>(db, insert, event)) ?? this.missing(row.id);
   }
@@ -107,7 +112,7 @@ export class KindDao {
   async update(
     db: Kysely<Database>,
     id: string,
-    changes: Partial<KindRow>,
+    changes: FieldValues & { updated_at: Date },
     event: ChangeEvent,
   ): Promise<KindRow> {
     const update = this.kindDb(db).updateTable(this.table).set(changes).where('id', '=', id).returningAll();

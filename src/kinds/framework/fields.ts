@@ -58,6 +58,38 @@ interface TypeOf {
   ref: string;
 }
 
+// What pg returns for each type: 64-bit integers as decimal strings, timestamps as Dates.
+interface RowTypeOf {
+  string: string;
+  int: number;
+  int64: string;
+  float: number;
+  bool: boolean;
+  time: Date;
+  ref: string;
+}
+
+// What the request body parser (body.ts) makes of each type's JSON.
+interface WriteTypeOf {
+  string: string;
+  int: number;
+  int64: number;
+  float: number;
+  bool: boolean;
+  time: Date;
+  ref: string;
+}
+
+/** A field's value in a row read from the database; optional fields may be null. */
+export type RowValue<F extends FieldDefinition> = F['required'] extends true
+  ? RowTypeOf[F['type']]
+  : RowTypeOf[F['type']] | null;
+
+/** A field's value as a write sets it; optional fields may be set to null. */
+export type WriteValue<F extends FieldDefinition> = F['required'] extends true
+  ? WriteTypeOf[F['type']]
+  : WriteTypeOf[F['type']] | null;
+
 // The JSON value of a field: `time` travels as an RFC 3339 string, `ref` as the referenced id;
 // optional fields may be null.
 export type FieldValue<F extends FieldDefinition> = F['required'] extends true
@@ -69,9 +101,11 @@ export function defineField<T extends ScalarType, R extends boolean = false, W e
   options: { required?: R; description?: string; writeOnly?: W; documented?: FieldDocumentation } = {},
 ): {
   readonly type: T;
-  readonly required: R;
+  // NoInfer: `required` comes from the options, never from what the call's context expects (defineKind's
+  // `Fields`, whose `required` is any boolean).
+  readonly required: NoInfer<R>;
   readonly description: string;
-  readonly writeOnly: W;
+  readonly writeOnly: NoInfer<W>;
   readonly documented?: FieldDocumentation;
 } {
   return {
@@ -95,7 +129,7 @@ export function visibleFields(fields: Fields): [string, FieldDefinition][] {
 export function defineReference<R extends boolean = false>(
   target: () => KindDefinition,
   options: { required?: R; description?: string; onDelete?: DeleteRule } = {},
-): ReferenceField & { readonly required: R } {
+): ReferenceField & { readonly required: NoInfer<R> } {
   return {
     type: 'ref',
     target,

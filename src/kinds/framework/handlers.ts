@@ -1,11 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validationFailed } from '../../errors/catalogue.ts';
-import { parseListQuery } from '../../http/list-params.ts';
 import { apiBase } from '../../service-name.ts';
 import { parseCreateBody, parsePatchBody } from './body.ts';
 import { entityTag, ifNoneMatchHolds } from './etag.ts';
 import type { IdempotencyKey } from './idempotency.ts';
 import type { KindDefinition } from './kind.ts';
+import { parseListQuery } from './list-params.ts';
 import { kindListable } from './listable.ts';
 import { createPresenter, embedRelated } from './presenter.ts';
 import type { KindService } from './service.ts';

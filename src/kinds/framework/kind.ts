@@ -1,9 +1,12 @@
-import type { Fields, FieldValue } from './fields.ts';
+import type { Fields, FieldValue, RowValue, WriteValue } from './fields.ts';
 import { referenceSuffix, relationName } from './relations.ts';
 
-// A Kind: the name clients see, its collection path and table, and its fields.
-export interface KindDefinition<F extends Fields = Fields> {
-  readonly name: string; // "Dinosaur": the `kind` of a resource
+/**
+ * A Kind: the name clients see, its collection path and table, and its fields. `N` keeps the name's
+ * literal type, so a type can find the Kind's schema in the typed client by it.
+ */
+export interface KindDefinition<F extends Fields = Fields, N extends string = string> {
+  readonly name: N; // "Dinosaur": the `kind` of a resource
   readonly plural: string; // "dinosaurs": the collection path segment and the table name
   readonly eventSource: string; // "Dinosaurs": the `source` of its events
   readonly fields: F;
@@ -12,11 +15,15 @@ export interface KindDefinition<F extends Fields = Fields> {
 // Properties every resource has besides its fields.
 export const commonProperties = ['id', 'kind', 'href', 'created_at', 'updated_at'] as const;
 
-export function defineKind<F extends Fields>(definition: {
-  name: string;
+/**
+ * Declares a Kind. Its fields are the one source of its schemas, validation, presentation, search
+ * allow-list and migration; keep the result's type (`typeof myKind.fields`) to type its service.
+ */
+export function defineKind<F extends Fields, const N extends string>(definition: {
+  name: N;
   plural: string;
   fields: F;
-}): KindDefinition<F> {
+}): KindDefinition<F, N> {
   checkReferenceNames(definition);
   const eventSource = definition.plural.replace(/(^|_)([a-z])/g, (_match, _sep, letter: string) =>
     letter.toUpperCase(),
@@ -43,23 +50,51 @@ function checkReferenceNames(definition: { name: string; plural: string; fields:
   }
 }
 
-// The JSON representation of one resource of a Kind.
+/**
+ * The JSON representation of one resource of a Kind, as clients see it: its visible fields, and for
+ * each reference field (`dinosaur_id`) a link to the resource it references (`dinosaur`).
+ */
 export type Resource<F extends Fields> = {
   id: string;
   kind: string;
   href: string;
   created_at: string;
   updated_at: string;
-} & { -readonly [K in keyof F as F[K] extends { writeOnly: true } ? never : K]: FieldValue<F[K]> };
+} & { -readonly [K in keyof F as F[K] extends { writeOnly: true } ? never : K]: FieldValue<F[K]> } & {
+  -readonly [K in keyof F as F[K] extends { type: 'ref' }
+    ? RelationOf<K>
+    : never]: F[K]['required'] extends true ? ResourceLink : ResourceLink | null;
+};
 
-// A row of a Kind's table as the DAO reads and writes it. Field values are what pg returns.
-export interface KindRow {
+/** How a resource shows another it references. */
+export interface ResourceLink {
+  id: string;
+  kind: string;
+  href: string;
+}
+
+type RelationOf<K> = K extends `${infer Relation}_id` ? Relation : never;
+
+/**
+ * A row of a Kind's table as the DAO reads it: each field as pg returns it (`time` a `Date`, `int64` a
+ * decimal string, so no digit is lost). Without `F`, a row of any Kind.
+ */
+export type KindRow<F extends Fields = Fields> = {
   id: string;
   created_at: Date;
   updated_at: Date;
   deleted_at: Date | null;
-  [field: string]: unknown;
-}
+} & { -readonly [K in keyof F]: RowValue<F[K]> };
 
-// Field values ready for the database (after validation): the keys are field names.
-export type FieldValues = Record<string, unknown>;
+/**
+ * Field values a write sets, as the request body parser makes them (`time` a `Date`, numbers as
+ * numbers): a create's values or a patch's changes. Without `F`, the values of any Kind.
+ */
+export type FieldValues<F extends Fields = Fields> = {
+  -readonly [K in keyof F]?: WriteValue<F[K]>;
+};
+
+/** The values a rule checks: the row as it will be after the write, where a field may hold either form. */
+export type CheckedValues<F extends Fields = Fields> = {
+  readonly [K in keyof F]?: WriteValue<F[K]> | RowValue<F[K]>;
+};

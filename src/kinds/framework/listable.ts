@@ -1,7 +1,7 @@
-import type { Listable } from '../../http/list-params.ts';
 import type { SearchField, SearchFieldType, SearchRelation } from '../../search/searchable.ts';
 import { type FieldType, visibleFields } from './fields.ts';
 import { commonProperties, type KindDefinition } from './kind.ts';
+import type { Listable } from './list-params.ts';
 import { relationsOf } from './relations.ts';
 
 const searchTypes: Readonly<Record<FieldType, SearchFieldType>> = {

@@ -1,36 +1,94 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import type { TSchema } from 'typebox';
 import type { Config } from '../../config/config.ts';
 import type { Db } from '../../db/database.ts';
 import type { NamedMigration } from '../../db/migrator.ts';
-import type { KindControllers } from '../../events/controllers.ts';
+import type { EventHandler, KindControllers } from '../../events/controllers.ts';
+import type { Lease } from '../../events/lease-workers.ts';
+import type { HttpClient } from '../../outbound/http-client.ts';
+import type { Fields } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import type { KindRules } from './rules.ts';
 import type { KindService } from './service.ts';
 
-// What the composition root hands a plugin that needs more than its own service.
+/** What the composition root hands every plugin hook. */
 export interface PluginContext {
   readonly config: Config;
-  readonly db: Db;
+  /** The main pool, and its URL for a plugin that opens a few connections of its own. */
+  readonly database: { readonly url: string; readonly db: Db };
   readonly logger: Logger;
-  readonly kinds: readonly KindDefinition[]; // every Kind the service serves
+  /** Every Kind whose resources change (all but the read-only ones): the sources of events. */
+  readonly kinds: readonly KindDefinition[];
+  /** The process's metrics registry: a plugin registers its own metrics on it. */
+  readonly metrics: Registry;
+  /** The one outbound HTTP client (metrics by host, operation id, timeouts). */
+  readonly outbound: HttpClient;
+  readonly newId: () => string;
+  /** This process's claim owner and lease, for work claimed from a table as events are. */
+  readonly lease: Lease;
+  /** A service for another Kind-shaped table the plugin serves (a read-only sub-collection). */
+  serviceFor<G extends Fields>(kind: KindDefinition<G>): KindService<G>;
 }
 
-// Routes a Kind serves besides its collection and items (a read-only sub-collection), behind the same
-// authentication; `schemas` are registered for the OpenAPI document.
+/** A hook's context for a Kind's own code: the plugin context and the Kind's own (typed) service. */
+export interface KindContext<F extends Fields = Fields> extends PluginContext {
+  readonly service: KindService<F>;
+}
+
+/**
+ * Routes a Kind serves besides its collection and items (a sub-collection, an action), behind the same
+ * authentication. Each route's config names the Kind and verb the policy checks; `schemas` are
+ * registered for the OpenAPI document.
+ */
 export interface KindRoutes {
   readonly schemas: readonly TSchema[];
-  register(app: FastifyInstance, service: KindService): void;
+  register(app: FastifyInstance): void;
 }
 
-// Everything the composition root needs to serve one Kind: its definition, its migrations and its
-// controllers, and optionally rules beyond its field types and more routes. Adding a Kind is one folder
-// plus one line in app/plugins.ts.
-export interface KindPlugin {
-  readonly kind: KindDefinition;
+/** Long-running work a plugin runs in every `trex serve` process. */
+export interface BackgroundWork {
+  /** Runs for every event of every Kind, before the Kinds' own controllers; idempotent like them. */
+  readonly onEvent?: EventHandler;
+  /** Called once the servers listen. */
+  start?(): void;
+  /** Called on shutdown, after the servers closed: wait for the work in flight, close what was opened. */
+  stop?(): Promise<void>;
+}
+
+/**
+ * What a Kind adds to what the framework derives from its definition; every member optional. A
+ * generated Kind's `extensions.ts` (yours: written once, never regenerated) exports one.
+ */
+export interface KindExtensions<F extends Fields = Fields> {
+  /** Rules beyond the field types, checked on every create and every patch that changes something. */
+  rules?(context: PluginContext): KindRules<F>;
+  /** Reactions to the Kind's own events (OnUpsert, OnDelete). */
+  controllers?(context: KindContext<F>): KindControllers;
+  /** More routes than the collection and its items. */
+  routes?(context: KindContext<F>): KindRoutes;
+  /** Work that runs beside the requests (a dispatcher, a poller, a scheduled job). */
+  background?(context: KindContext<F>): BackgroundWork;
+}
+
+/**
+ * Everything the composition root needs to serve one Kind: its definition and migrations, and what it
+ * adds. Adding a Kind is one folder plus one entry in `src/kinds/plugins.ts`.
+ */
+export interface KindPlugin<F extends Fields = Fields, N extends string = string> extends KindExtensions<F> {
+  readonly kind: KindDefinition<F, N>;
   readonly migrations: readonly NamedMigration[];
-  readonly controllers?: (service: KindService, logger: Logger) => KindControllers;
-  readonly rules?: (context: PluginContext) => KindRules;
-  readonly routes?: (context: PluginContext) => KindRoutes;
+  /** Only the GET routes, no writes and no watch (the events API). */
+  readonly readOnly?: boolean;
+}
+
+/**
+ * Types a plugin from its Kind alone (`NoInfer`: a hook written for any Kind does not widen it), so
+ * its hooks see the Kind's fields with their types.
+ */
+export function definePlugin<F extends Fields, N extends string>(
+  plugin: { readonly kind: KindDefinition<F, N> } & Omit<KindPlugin<NoInfer<F>>, 'kind'>,
+): KindPlugin<F, N> {
+  return plugin;
 }

@@ -4,6 +4,7 @@ import type { Verb } from '../../auth/access-files.ts';
 import { exampleEventId, exampleId } from '../../http/openapi-examples.ts';
 import { errorResponses, notFoundResponse, referencedResponse } from '../../http/openapi-responses.ts';
 import { defineResource } from '../../http/resource-routes.ts';
+import type { RouteAccess } from '../../http/route-access.ts';
 import { apiBase } from '../../service-name.ts';
 import { kindHandlers, type WatchHandler } from './handlers.ts';
 import type { KindDefinition } from './kind.ts';
@@ -96,19 +97,6 @@ const watchStream = {
   examples: [`id: ${exampleEventId}\nevent: ADDED\ndata: {"type":"ADDED","object":{...}}\n\n`],
 };
 
-// What the authorization policy decides on, attached to each route.
-export interface KindRouteConfig {
-  readonly kind: string;
-  readonly verb: Verb;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    kind?: string;
-    verb?: Verb;
-  }
-}
-
 export interface KindRouteOptions {
   readonly readOnly?: boolean; // only the GET routes (the events API)
   readonly watch?: WatchHandler;
@@ -123,7 +111,7 @@ export function registerKindRoutes(
   options: KindRouteOptions = {},
 ): void {
   const handlers = kindHandlers(kind, service, options.watch);
-  const access = (verb: Verb): KindRouteConfig => ({ kind: kind.name, verb });
+  const access = (verb: Verb): RouteAccess => ({ kind: kind.name, verb });
   const collection = kindHref(apiBase, kind);
   const tags = [kind.plural];
   const security = [{ Bearer: [] }];

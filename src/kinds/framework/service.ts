@@ -5,13 +5,13 @@ import type { ChangeEvent, EventType } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
 import { KindDao, type ListResult, type ListSelection } from './dao.ts';
 import { entityTag, ifMatchHolds } from './etag.ts';
-import { isWriteOnly } from './fields.ts';
+import { type Fields, isWriteOnly } from './fields.ts';
 import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } from './idempotency.ts';
-import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
+import type { CheckedValues, FieldValues, KindDefinition, KindRow } from './kind.ts';
 import type { Referrer } from './relations.ts';
 import type { KindRules } from './rules.ts';
 
-// What a service needs from the composition root. Time and ids come in as functions tests can control.
+/** What every Kind service needs from the composition root. Time and ids come in as functions tests can control. */
 export interface ServiceDependencies {
   readonly db: Db;
   readonly clock: () => Date;
@@ -20,54 +20,84 @@ export interface ServiceDependencies {
   readonly locks: LockObserver;
 }
 
-// Preconditions of a write (docs/events.md#optimistic-concurrency).
+/** Preconditions of a write (docs/events.md#optimistic-concurrency). */
 export interface Condition {
   readonly ifMatch?: string;
 }
 
-// The business rules every Kind shares: the row change and its event committed together (one
-// statement, in a transaction when the write reads or locks anything first), writers to one row
-// serialised by an advisory lock, a notification after commit.
-export class KindService {
-  constructor(
-    readonly kind: KindDefinition,
-    private readonly dao: KindDao,
-    private readonly deps: ServiceDependencies,
-    private readonly referrers: readonly Referrer[] = [],
-    private readonly rules?: KindRules,
-  ) {}
+/** What the composition root builds a Kind service from. */
+export interface KindServiceParts<F extends Fields = Fields> {
+  readonly kind: KindDefinition<F>;
+  readonly deps: ServiceDependencies;
+  /** The fields of other Kinds that reference this one, for the delete rule. */
+  readonly referrers?: readonly Referrer[];
+  /** Rules beyond the field types, checked before every write that changes something. */
+  readonly rules?: KindRules<F> | undefined;
+}
 
-  async get(id: string): Promise<KindRow> {
-    return (this.possibleId(id) && (await this.dao.find(this.deps.db, id))) || this.notFound(id);
+/**
+ * The business rules every Kind shares: the row change and its event committed together (one
+ * statement, in a transaction when the write reads or locks anything first), writers to one row
+ * serialised by an advisory lock, a notification after commit. Routes, controllers and background
+ * work reach a Kind's rows only through it; `F` types its rows (`typeof myKind.fields`).
+ */
+export class KindService<F extends Fields = Fields> {
+  /** The Kind this service serves. */
+  readonly kind: KindDefinition<F>;
+  private readonly dao: KindDao;
+  private readonly deps: ServiceDependencies;
+  private readonly referrers: readonly Referrer[];
+  private readonly rules: KindRules<F> | undefined;
+  private readonly hiddenFromEvents: string[];
+
+  constructor(parts: KindServiceParts<F>) {
+    this.kind = parts.kind;
+    this.dao = new KindDao(parts.kind);
+    this.deps = parts.deps;
+    this.referrers = parts.referrers ?? [];
+    this.rules = parts.rules;
+    // What an event leaves out of its row: write-only fields (secrets stay in their own table).
+    this.hiddenFromEvents = writeOnlyFields(parts.kind.fields);
   }
 
-  // The row even when it has been deleted since (its `deleted_at` set): controllers reacting to an
-  // older event of a row that is gone use it. Never-existing ids are still not found.
-  async getIncludingDeleted(id: string): Promise<KindRow> {
-    return (this.possibleId(id) && (await this.dao.find(this.deps.db, id, true))) || this.notFound(id);
+  /** The live resource with this id; 404 (an ApiError) when there is none. */
+  async get(id: string): Promise<KindRow<F>> {
+    return (this.possibleId(id) && (await this.find(this.deps.db, id))) || this.notFound(id);
   }
 
-  async list(selection: ListSelection): Promise<ListResult> {
-    return await this.dao.list(this.deps.db, selection);
+  /**
+   * The row even when it has been deleted since (its `deleted_at` set): controllers reacting to an
+   * older event of a row that is gone use it. Never-existing ids are still not found.
+   */
+  async getIncludingDeleted(id: string): Promise<KindRow<F>> {
+    return (this.possibleId(id) && (await this.find(this.deps.db, id, true))) || this.notFound(id);
   }
 
-  // With an idempotency key, a retry of the same create returns the first create's row and writes
-  // nothing; the key is claimed in the create's own transaction.
-  async create(values: FieldValues, idempotency?: IdempotencyKey): Promise<KindRow> {
+  /** A page of live rows: a compiled search, an order, an offset and a limit, and the total. */
+  async list(selection: ListSelection): Promise<ListResult<F>> {
+    return (await this.dao.list(this.deps.db, selection)) as ListResult<F>;
+  }
+
+  /**
+   * Creates a resource and its Create event. With an idempotency key, a retry of the same create
+   * returns the first create's row and writes nothing; the key is claimed in the create's own
+   * transaction.
+   */
+  async create(values: FieldValues<F>, idempotency?: IdempotencyKey): Promise<KindRow<F>> {
     const now = this.deps.clock();
     const id = this.deps.newId();
     const print = fingerprint(values);
-    await this.rules?.check(values, Object.keys(values));
+    await this.rules?.check(values as CheckedValues<F>, Object.keys(values));
     const row = { ...values, id, created_at: now, updated_at: now, deleted_at: null };
     // With no key to claim and no reference to check, the insert and its event are all there is: one
     // statement, no transaction.
     if (!idempotency && !this.writesReference(values)) {
-      return await this.notifying('Create', async (event) => ({
+      return await this.notifying<F>('Create', async (event) => ({
         row: await this.dao.insert(this.deps.db, row, event),
         written: true,
       }));
     }
-    return await this.write('Create', async (trx, event) => {
+    return await this.write<F>('Create', async (trx, event) => {
       if (idempotency && !(await claimKey(trx, idempotency, print))) {
         return { row: await replay(trx, idempotency, this.kind.plural, print), written: false };
       }
@@ -78,19 +108,23 @@ export class KindService {
     });
   }
 
-  // Merge-patch: only the given fields change. A patch that changes nothing writes nothing.
-  async patch(id: string, changes: FieldValues, condition: Condition = {}): Promise<KindRow> {
-    return await this.write('Update', async (trx, event) => {
+  /**
+   * Merge-patch: only the given fields change, with an Update event. A patch that changes nothing
+   * writes nothing. With `condition.ifMatch`, a resource whose ETag differs is not changed (412).
+   */
+  async patch(id: string, changes: FieldValues<F>, condition: Condition = {}): Promise<KindRow<F>> {
+    return await this.write<F>('Update', async (trx, event) => {
       const current = await this.lockedCurrent(trx, id, condition);
       if (!this.changes(current, changes)) return { row: current, written: false };
       await this.checkReferences(trx, changes);
-      await this.rules?.check({ ...current, ...changes }, Object.keys(changes));
+      await this.rules?.check({ ...current, ...changes } as CheckedValues<F>, Object.keys(changes));
       const timed = this.timedNow(event);
       const row = await this.dao.update(trx, id, { ...changes, updated_at: timed.at }, timed);
       return { row, written: true };
     });
   }
 
+  /** Soft-deletes a resource with a Delete event; refused (409) while live rows reference it. */
   async delete(id: string, condition: Condition = {}): Promise<void> {
     await this.write('Delete', async (trx, event) => {
       await this.lockedCurrent(trx, id, condition);
@@ -118,21 +152,21 @@ export class KindService {
   }
 
   // Runs `change` in a transaction. The DAO's writes record `event` with their row.
-  private async write(
+  private async write<R extends Fields = Fields>(
     eventType: EventType,
     change: (trx: Tx, event: ChangeEvent) => Promise<{ row: KindRow; written: boolean }>,
-  ): Promise<KindRow> {
-    return await this.notifying(eventType, (event) =>
+  ): Promise<KindRow<R>> {
+    return await this.notifying<R>(eventType, (event) =>
       this.deps.db.transaction().execute((trx) => change(trx, event)),
     );
   }
 
   // Runs `change` with the event its write records, and notifies once that committed. A change that
   // wrote nothing recorded no event.
-  private async notifying(
+  private async notifying<R extends Fields = Fields>(
     eventType: EventType,
     change: (event: ChangeEvent) => Promise<{ row: KindRow; written: boolean }>,
-  ): Promise<KindRow> {
+  ): Promise<KindRow<R>> {
     const event: ChangeEvent = {
       id: this.deps.newId(),
       at: this.deps.clock(),
@@ -142,7 +176,7 @@ export class KindService {
     };
     const { row, written } = await change(event);
     if (written) this.deps.notify(event.id);
-    return row;
+    return row as KindRow<R>;
   }
 
   // The event timed now, once the row's lock is held: then updated_at and event times follow the order
@@ -184,13 +218,12 @@ export class KindService {
     }
   }
 
-  // What an event leaves out of its row: write-only fields (secrets stay in their own table).
-  private get hiddenFromEvents(): string[] {
-    return Object.keys(this.kind.fields).filter((name) => isWriteOnly(this.kind.fields[name]));
-  }
-
   private changes(current: KindRow, changes: FieldValues): boolean {
     return Object.entries(changes).some(([name, value]) => !sameValue(current[name], value));
+  }
+
+  private async find(db: Db, id: string, includeDeleted = false): Promise<KindRow<F> | undefined> {
+    return (await this.dao.find(db, id, includeDeleted)) as KindRow<F> | undefined;
   }
 
   // PostgreSQL text cannot hold NUL: such an id names nothing, and must not reach SQL.
@@ -201,6 +234,10 @@ export class KindService {
   private notFound(id: string): never {
     throw notFound(`${this.kind.name} with id='${id}' not found`);
   }
+}
+
+function writeOnlyFields(fields: Fields): string[] {
+  return Object.keys(fields).filter((name) => isWriteOnly(fields[name]));
 }
 
 function sameValue(stored: unknown, given: unknown): boolean {

@@ -1,70 +1,43 @@
 import type { Tracer } from '../../observability/tracing.ts';
-import type { KindDao, ListResult, ListSelection } from './dao.ts';
-import type { IdempotencyKey } from './idempotency.ts';
-import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
-import type { Referrer } from './relations.ts';
-import type { KindRules } from './rules.ts';
-import { type Condition, KindService, type ServiceDependencies } from './service.ts';
+import type { Fields } from './fields.ts';
+import { KindService, type KindServiceParts } from './service.ts';
 
-// A Kind service whose every call is a span (`Dinosaur.create`), between the request's span and the
-// SQL spans of the call. The composition root builds it instead of a KindService only when tracing is
-// on, so an untraced service pays nothing.
-export class TracedKindService extends KindService {
-  constructor(
-    kind: KindDefinition,
-    dao: KindDao,
-    deps: ServiceDependencies,
-    referrers: readonly Referrer[],
-    rules: KindRules | undefined,
-    private readonly tracer: Tracer,
-  ) {
-    super(kind, dao, deps, referrers, rules);
-  }
-
-  override get(id: string): Promise<KindRow> {
-    return this.traced('get', id, () => super.get(id));
-  }
-
-  override getIncludingDeleted(id: string): Promise<KindRow> {
-    return this.traced('getIncludingDeleted', id, () => super.getIncludingDeleted(id));
-  }
-
-  override list(selection: ListSelection): Promise<ListResult> {
-    return this.traced('list', undefined, () => super.list(selection));
-  }
-
-  override create(values: FieldValues, idempotency?: IdempotencyKey): Promise<KindRow> {
-    return this.traced('create', undefined, () => super.create(values, idempotency));
-  }
-
-  override patch(id: string, changes: FieldValues, condition?: Condition): Promise<KindRow> {
-    return this.traced('patch', id, () => super.patch(id, changes, condition));
-  }
-
-  override delete(id: string, condition?: Condition): Promise<void> {
-    return this.traced('delete', id, () => super.delete(id, condition));
-  }
-
-  private traced<T>(method: string, id: string | undefined, call: () => Promise<T>): Promise<T> {
-    return this.tracer.inSpan(
-      `${this.kind.name}.${method}`,
-      'internal',
-      { 'trex.kind': this.kind.name, 'trex.resource.id': id },
-      call,
-    );
-  }
+/**
+ * The service the composition root hands to a Kind's routes, controllers and background work. With a
+ * tracer, every call of a public method is a span (`Dinosaur.create`) between the request's span and
+ * the SQL spans of the call, whatever methods KindService has; without one, the plain service, which
+ * pays nothing.
+ */
+export function createKindService<F extends Fields>(
+  parts: KindServiceParts<F>,
+  tracer: Tracer | undefined,
+): KindService<F> {
+  const service = new KindService(parts);
+  return tracer ? traced(service, tracer) : service;
 }
 
-// The service the composition root hands to a Kind's routes and controllers.
-export function createKindService(
-  kind: KindDefinition,
-  dao: KindDao,
-  deps: ServiceDependencies,
-  referrers: readonly Referrer[],
-  rules: KindRules | undefined,
-  tracer: Tracer | undefined,
-): KindService {
-  return tracer
-    ? new TracedKindService(kind, dao, deps, referrers, rules, tracer)
-    : new KindService(kind, dao, deps, referrers, rules);
+// A proxy whose methods run the service's own inside a span. The service's calls to its own methods go
+// to the service itself (`this` is the target), so one call is one span.
+function traced<F extends Fields>(service: KindService<F>, tracer: Tracer): KindService<F> {
+  const kind = service.kind.name;
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(service, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function' || typeof property !== 'string' || property === 'constructor')
+        return value;
+      let method = wrapped.get(property);
+      if (method === undefined) {
+        method = (...args: unknown[]) =>
+          tracer.inSpan(
+            `${kind}.${property}`,
+            'internal',
+            { 'trex.kind': kind, 'trex.resource.id': typeof args[0] === 'string' ? args[0] : undefined },
+            async () => await value.apply(target, args),
+          );
+        wrapped.set(property, method);
+      }
+      return method;
+    },
+  });
 }

@@ -1,15 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type SqlBool, sql } from 'kysely';
 import { Type } from 'typebox';
-import type { Db } from '../../db/database.ts';
 import { notFound } from '../../errors/catalogue.ts';
-import { parseListQuery } from '../../http/list-params.ts';
 import { exampleId } from '../../http/openapi-examples.ts';
 import { errorResponses, notFoundResponse } from '../../http/openapi-responses.ts';
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
-import { KindDao } from '../framework/dao.ts';
 import type { KindRow } from '../framework/kind.ts';
+import { parseListQuery } from '../framework/list-params.ts';
 import { kindListable } from '../framework/listable.ts';
 import type { KindRoutes } from '../framework/plugin.ts';
 import { createPresenter, kindHref } from '../framework/presenter.ts';
@@ -26,19 +24,21 @@ const { page, size, search, orderBy } = listQuery.properties;
 const notFound404 = notFoundResponse(`${webhookKind.name} with id='${exampleId}' not found`);
 const listable = kindListable(deliveryKind);
 const present = createPresenter(apiBase, deliveryKind);
-const dao = new KindDao(deliveryKind);
 
 // `/webhooks/{id}/deliveries` and `/webhooks/{id}/deliveries/{delivery_id}`: read-only, with the list
 // semantics of every collection, for a webhook that exists.
-export function deliveriesRoutes(db: Db): KindRoutes {
+export function deliveriesRoutes(
+  webhooks: KindService<typeof webhookKind.fields>,
+  deliveries: KindService<typeof deliveryKind.fields>,
+): KindRoutes {
   return {
     schemas: [schemas.resource, schemas.list],
-    register(app: FastifyInstance, webhooks: KindService) {
+    register(app: FastifyInstance) {
       const collection = (webhookId: string): string =>
         `${kindHref(apiBase, webhookKind, webhookId)}/deliveries`;
-      const presented = (row: KindRow) => ({
+      const presented = (row: KindRow<typeof deliveryKind.fields>) => ({
         ...present(row),
-        href: `${collection(String(row.webhook_id))}/${row.id}`,
+        href: `${collection(row.webhook_id)}/${row.id}`,
       });
       const params = (request: FastifyRequest) => request.params as { id: string; delivery_id?: string };
       const common = { tags: [webhookKind.plural], security: [{ Bearer: [] }] };
@@ -66,7 +66,7 @@ export function deliveriesRoutes(db: Db): KindRoutes {
             );
             await webhooks.get(id);
             const mine = sql<SqlBool>`webhook_deliveries.webhook_id = ${id}`;
-            const { rows, total } = await dao.list(db, {
+            const { rows, total } = await deliveries.list({
               where: where ? sql<SqlBool>`${mine} and (${where})` : mine,
               orderBy,
               offset: (page - 1) * size,
@@ -103,8 +103,8 @@ export function deliveriesRoutes(db: Db): KindRoutes {
           handler: async (request) => {
             const { id, delivery_id: deliveryId = '' } = params(request);
             await webhooks.get(id);
-            const row = deliveryId.includes('\u0000') ? undefined : await dao.find(db, deliveryId);
-            if (!row || row.webhook_id !== id) {
+            const row = await deliveries.get(deliveryId);
+            if (row.webhook_id !== id) {
               throw notFound(`${deliveryKind.name} with id='${deliveryId}' not found`);
             }
             return presented(row);

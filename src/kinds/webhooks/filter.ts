@@ -1,8 +1,8 @@
 import { validationFailed } from '../../errors/catalogue.ts';
 import type { EventType } from '../../events/event-store.ts';
-import { compileSearchParameter } from '../../http/list-params.ts';
 import type { CompiledSearch } from '../../search/compiler.ts';
 import type { KindDefinition } from '../framework/kind.ts';
+import { compileSearchParameter } from '../framework/list-params.ts';
 import { kindListable } from '../framework/listable.ts';
 
 export const eventTypes: readonly EventType[] = ['Create', 'Update', 'Delete'];

@@ -1,5 +1,5 @@
-import { defineField } from '../kinds/framework/fields.ts';
-import { defineKind } from '../kinds/framework/kind.ts';
+import { defineField } from '../framework/fields.ts';
+import { defineKind } from '../framework/kind.ts';
 
 // The events table seen through the API (`GET /events`, `/events/{id}`): read-only, with the list
 // semantics of every Kind, searchable on these fields.

@@ -1,17 +1,17 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import type { Db } from '../db/database.ts';
-import { badRequest } from '../errors/catalogue.ts';
-import { parseListQuery } from '../http/list-params.ts';
-import { operationIdHeader } from '../http/operation-id.ts';
-import type { KindDefinition, KindRow } from '../kinds/framework/kind.ts';
-import { kindListable } from '../kinds/framework/listable.ts';
-import { createPresenter } from '../kinds/framework/presenter.ts';
-import { relationJoins } from '../kinds/framework/relations.ts';
-import { apiBase } from '../service-name.ts';
-import type { EventType } from './event-store.ts';
-import type { Listener } from './listener.ts';
+import { operationIdHeader } from '../../context/operation-id.ts';
+import type { Db } from '../../db/database.ts';
+import { badRequest } from '../../errors/catalogue.ts';
+import type { EventType } from '../../events/event-store.ts';
+import type { Listener } from '../../events/listener.ts';
+import { apiBase } from '../../service-name.ts';
+import type { KindDefinition, KindRow } from './kind.ts';
+import { parseListQuery } from './list-params.ts';
+import { kindListable } from './listable.ts';
+import { createPresenter } from './presenter.ts';
+import { relationJoins } from './relations.ts';
 import { eventsAfter, positionOf, presentPosition, type StreamPosition } from './watch-query.ts';
 
 export interface WatchSettings {

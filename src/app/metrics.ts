@@ -4,15 +4,16 @@ import type { KeyStoreObserver } from '../auth/key-store.ts';
 import type { LockObserver } from '../db/advisory-lock.ts';
 import type { ControllerObserver } from '../events/controller-manager.ts';
 import type { EventRecord } from '../events/controllers.ts';
-import type { DeliveryObserver, DeliveryOutcome } from '../kinds/webhooks/dispatcher.ts';
+import type { RequestObserver } from '../http/api-server.ts';
 import type { OutboundObserver } from '../outbound/http-client.ts';
 
 // Fine enough for millisecond latencies, wide enough for slow requests.
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-// One registry per process (never prom-client's global one), so tests can run several services at once.
+// The process's metrics: one registry (never prom-client's global one, so tests can run several services
+// at once) and the observers the platform modules report to. Plugins register their own metrics on it.
 export class Metrics
-  implements LockObserver, ControllerObserver, KeyStoreObserver, OutboundObserver, DeliveryObserver
+  implements LockObserver, ControllerObserver, KeyStoreObserver, OutboundObserver, RequestObserver
 {
   readonly registry = new Registry();
   private readonly requestCount = new Counter({
@@ -39,12 +40,6 @@ export class Metrics
     help: 'Outbound HTTP request duration in seconds by host and status code',
     labelNames: ['host', 'code'] as const,
     buckets: latencyBuckets,
-    registers: [this.registry],
-  });
-  private readonly deliveryAttempts = new Counter({
-    name: 'webhook_delivery_attempts',
-    help: 'Webhook delivery attempts by outcome (delivered, retried, failed: given up)',
-    labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
   private readonly lockCount = new Counter({
@@ -100,10 +95,6 @@ export class Metrics
   outboundRequest(host: string, code: string, seconds: number): void {
     this.outboundCount.inc({ host, code });
     this.outboundDuration.observe({ host, code }, seconds);
-  }
-
-  deliveryAttempted(outcome: DeliveryOutcome): void {
-    this.deliveryAttempts.inc({ outcome });
   }
 
   lockAcquired(lockType: string, waitedSeconds: number): void {

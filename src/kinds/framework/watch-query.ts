@@ -1,6 +1,6 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
-import type { Db } from '../db/database.ts';
-import type { EventType } from './event-store.ts';
+import type { Db } from '../../db/database.ts';
+import type { EventType } from '../../events/event-store.ts';
 
 // A position in the stream of one source's events: events are totally ordered by (txid, seq), and only
 // events of transactions older than every transaction still running in this database are read, so

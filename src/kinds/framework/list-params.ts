@@ -1,11 +1,11 @@
 import type { RawBuilder, SqlBool } from 'kysely';
-import { badRequest, validationFailed } from '../errors/catalogue.ts';
-import type { EmbeddedField } from '../kinds/framework/relations.ts';
-import { type CompiledSearch, compileSearch } from '../search/compiler.ts';
-import { SearchError } from '../search/errors.ts';
-import { type OrderTerm, parseOrderBy } from '../search/order.ts';
-import { parseSearch } from '../search/parser.ts';
-import type { Searchable } from '../search/searchable.ts';
+import { badRequest, validationFailed } from '../../errors/catalogue.ts';
+import { type CompiledSearch, compileSearch } from '../../search/compiler.ts';
+import { SearchError } from '../../search/errors.ts';
+import { type OrderTerm, parseOrderBy } from '../../search/order.ts';
+import { parseSearch } from '../../search/parser.ts';
+import type { Searchable } from '../../search/searchable.ts';
+import type { EmbeddedField } from './relations.ts';
 
 export const maxPageSize = 65_500;
 export const defaultPageSize = 100;

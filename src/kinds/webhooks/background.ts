@@ -1,0 +1,49 @@
+import { Counter } from 'prom-client';
+import { openDatabase } from '../../db/pool.ts';
+import type { BackgroundWork, PluginContext } from '../framework/plugin.ts';
+import { DeliveryDispatcher, type DeliveryObserver } from './dispatcher.ts';
+import { fanOut } from './fanout.ts';
+
+// Webhook deliveries: every event is fanned out to deliveries (run for every event, before the Kinds'
+// own controllers), and a dispatcher with connections of its own sends them through the outbound client.
+export function webhookDeliveries(context: PluginContext): BackgroundWork {
+  const { config, database, logger } = context;
+  // The claims and records, on connections of their own as the controller manager's, so they never wait
+  // behind requests.
+  const pool = openDatabase({ ...config.db, url: database.url, maxConnections: 3 }, logger);
+  const dispatcher = new DeliveryDispatcher({
+    db: pool.db,
+    lease: context.lease,
+    client: context.outbound,
+    observer: deliveryMetrics(context),
+    settings: {
+      ...config.webhooks,
+      batchSize: config.events.batchSize,
+      maxBackoffMs: 10 * 60_000,
+      resyncIntervalMs: config.events.resyncIntervalMs,
+    },
+    logger,
+  });
+  // Fanning out is a short transaction on the shared pool: it never waits behind a slow receiver.
+  const fanOutEvent = fanOut(database.db, context.kinds, context.newId);
+  return {
+    onEvent: async (event) => {
+      if ((await fanOutEvent(event)) > 0) dispatcher.wake();
+    },
+    start: () => dispatcher.start(),
+    stop: async () => {
+      await dispatcher.stop();
+      await pool.close();
+    },
+  };
+}
+
+function deliveryMetrics(context: PluginContext): DeliveryObserver {
+  const attempts = new Counter({
+    name: 'webhook_delivery_attempts',
+    help: 'Webhook delivery attempts by outcome (delivered, retried, failed: given up)',
+    labelNames: ['outcome'] as const,
+    registers: [context.metrics],
+  });
+  return { deliveryAttempted: (outcome) => attempts.inc({ outcome }) };
+}
