@@ -13,6 +13,8 @@ export default defineConfig({
     maxWorkers: 3,
     isolate: false,
     sequence: { sequencer: SlowestFirst },
+    // Type-level tests (test/types/*.test-d.ts) are checked by the compiler, not run.
+    typecheck: { enabled: true, include: ['test/types/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 20_000,
     hookTimeout: 60_000,
   },

@@ -7,7 +7,7 @@ export function generateCommand(program: Command): void {
     .command('generate')
     .summary('Add a Kind, or update a generated one to a new field list')
     .description(
-      'Add a Kind (model, routes, migration, controllers, factory and tests), or update a generated one to ' +
+      'Add a Kind (model, routes, migration, extensions, factory and tests), or update a generated one to ' +
         'a new field list with an ALTER migration. Hand-written code is never overwritten. Afterwards the ' +
         'OpenAPI document and the typed client are regenerated (npm run openapi). See docs/generator.md.',
     )
@@ -16,7 +16,7 @@ export function generateCommand(program: Command): void {
       '--fields <list>',
       'name:type[:required|:optional], comma-separated; types: string, int, int64, float, bool, time',
     )
-    .option('--dry-run', 'List what would change and the migration SQL; write nothing')
+    .option('--dry-run', 'List what would change and the migration SQL, even when refused; write nothing')
     .option('--force', 'Go ahead even where hand edits or column values would be lost')
     .addHelpText(
       'after',
@@ -28,20 +28,27 @@ export function generateCommand(program: Command): void {
       const root = process.cwd();
       const step = terminalSteps();
       // The work is imported when the command runs, so help and usage errors answer without loading it.
-      const [{ applyGeneration, planGeneration }, { regenerateOpenApi }] = await Promise.all([
-        import('../generator/generate.ts'),
-        import('../generator/openapi-regeneration.ts'),
-      ]);
+      const [{ applyGeneration, planGeneration, refusal }, { regenerateOpenApi }, { GeneratorError }] =
+        await Promise.all([
+          import('../generator/generate.ts'),
+          import('../generator/openapi-regeneration.ts'),
+          import('../generator/errors.ts'),
+        ]);
       const plan = await planGeneration({
         root,
         kind: options.kind,
         fields: options.fields,
-        force: options.force === true,
         now: new Date(),
       });
-      for (const warning of plan.warnings) process.stderr.write(`warning: ${warning}\n`);
-      for (const change of plan.changes) process.stdout.write(`${change.action.padEnd(6)} ${change.path}\n`);
-      for (const statement of plan.migration) process.stdout.write(`  sql: ${statement}\n`);
+      const refused = refusal(plan, options.force === true);
+      // A dry run shows the whole plan, even one that would be refused; a refused run writes nothing.
+      if (options.dryRun || !refused) {
+        for (const change of plan.changes)
+          process.stdout.write(`${change.action.padEnd(6)} ${change.path}\n`);
+        for (const statement of plan.migration) process.stdout.write(`  sql: ${statement}\n`);
+      }
+      if (refused) throw new GeneratorError(refused);
+      for (const loss of plan.losses) process.stderr.write(`warning: ${loss}\n`);
       if (options.dryRun) {
         process.stdout.write('dry run: nothing written\n');
         return;

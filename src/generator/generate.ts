@@ -22,7 +22,6 @@ export interface GenerateOptions {
   readonly root: string; // the project
   readonly kind: string;
   readonly fields: string;
-  readonly force: boolean;
   readonly now: Date;
 }
 
@@ -35,13 +34,13 @@ export interface FileChange {
 export interface GenerationPlan {
   readonly changes: readonly FileChange[];
   readonly migration: readonly string[]; // the SQL of the new migration, if any
-  readonly warnings: readonly string[]; // what --force let through
+  readonly losses: readonly string[]; // what would lose a person's work or data: refused without --force
 }
 
 const pluginList = 'src/kinds/plugins.ts';
 
-// Works out every file `trex generate` writes, refusing (one line, nothing written) whatever would lose
-// a person's work or data unless --force allows it.
+// Works out every file `trex generate` would write, and what of a person's work or data that would lose
+// (`refusal` says whether it may go ahead); writes nothing.
 export async function planGeneration(options: GenerateOptions): Promise<GenerationPlan> {
   const names = kindNames(options.kind);
   const fields = parseFieldSpecs(options.fields);
@@ -58,10 +57,10 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
       );
   }
   const previous = await existingFields(options.root, folder, names);
-  // Everything that would lose work or data, reported together; --force lets it through as warnings.
-  const warnings: string[] = [];
+  // Everything that would lose work or data, reported together; --force lets it through.
+  const losses: string[] = [];
   const refuse = (reason: string): void => {
-    warnings.push(reason);
+    losses.push(reason);
   };
 
   const migrationsDir = join(options.root, folder, 'migrations');
@@ -118,13 +117,16 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
       content: extensionsFile(names, legacyControllers),
     });
   }
-  if (warnings.length > 0 && !options.force) {
-    throw new GeneratorError(`refused: ${warnings.join('; ')} (use --force to go ahead)`);
-  }
   const plugins = readFileSync(join(options.root, pluginList), 'utf8');
   const withKind = addPluginEntry(plugins, names);
   if (withKind !== plugins) changes.push({ path: pluginList, action: 'update', content: withKind });
-  return { changes, migration, warnings };
+  return { changes, migration, losses };
+}
+
+// One line saying why the plan is refused, or undefined when it may go ahead.
+export function refusal(plan: GenerationPlan, force: boolean): string | undefined {
+  if (plan.losses.length === 0 || force) return undefined;
+  return `refused: ${plan.losses.join('; ')} (use --force to go ahead)`;
 }
 
 export function applyGeneration(root: string, plan: GenerationPlan): void {

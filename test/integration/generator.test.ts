@@ -97,12 +97,12 @@ describe('a new service: trex clone, then trex generate', () => {
     "adds a Kind with every field type; the service type-checks, lints, and passes its tests and the Kind's",
     async () => {
       await expectPasses(trex(copy, 'generate', '--kind', 'Gadget', '--fields', fields));
-      for (const file of ['model.ts', 'plugin.ts', 'controllers.ts'])
+      for (const file of ['model.ts', 'plugin.ts', 'extensions.ts'])
         expect(existsSync(join(copy, 'src/kinds/gadgets', file))).toBe(true);
       expect(readdirSync(join(copy, 'src/kinds/gadgets/migrations'))).toEqual([
         expect.stringMatching(/^\d{12}_create_gadgets\.ts$/),
       ]);
-      expect(readFileSync(join(copy, 'src/app/plugins.ts'), 'utf8')).toMatch(/gadgetPlugin/);
+      expect(readFileSync(join(copy, 'src/kinds/plugins.ts'), 'utf8')).toMatch(/gadgetPlugin/);
       // The renamed service's own tests too: its unit tests, and the example Kind at the HTTP edge.
       await checksPass(copy, [
         ...kindTests,
@@ -115,43 +115,80 @@ describe('a new service: trex clone, then trex generate', () => {
   );
 
   it(
-    'regenerates for a new field list: refuses losses without --force, keeps hand-written code, migrates',
+    'round trip: hand-written rules, routes, controllers and background work survive a regeneration; the types follow the fields',
     async () => {
-      const controllers = join(copy, 'src/kinds/gadgets/controllers.ts');
-      writeFileSync(
-        controllers,
-        `${readFileSync(controllers, 'utf8')}\n// Hand-written: must survive.\nexport function handWritten(): string {\n  return 'kept';\n}\n`,
-      );
-      const model = readFileSync(join(copy, 'src/kinds/gadgets/model.ts'), 'utf8');
+      const gadgets = join(copy, 'src/kinds/gadgets');
+      const extensions = join(gadgets, 'extensions.ts');
+      writeFileSync(extensions, handWrittenExtensions(''));
+      // Hand-written code that reads a field the Kind does not have yet: the type check refuses it.
+      const probe = join(gadgets, 'colour-of.ts');
+      writeFileSync(probe, colourProbe);
+      const before = await npx(copy, 'tsc', '-p', '.');
+      expect(before.code).not.toBe(0);
+      expect(before.stdout).toMatch(/colour-of\.ts.*Property 'colour' does not exist/);
+
+      const model = readFileSync(join(gadgets, 'model.ts'), 'utf8');
       const changed =
         'title:string:required,count:int:required,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required,colour:string,find_id:ref:Fossil';
+      const unchanged = (): void => {
+        expect(readFileSync(join(gadgets, 'model.ts'), 'utf8')).toBe(model);
+        expect(readdirSync(join(gadgets, 'migrations'))).toHaveLength(1);
+      };
 
+      // Dropping `weight` loses its values: refused in one line, and nothing written.
       const refused = await trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed);
       expect(refused.code).toBe(2);
-      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-      expect(refused.stderr).toMatch(/weight.*--force|--force/);
-      expect(readFileSync(join(copy, 'src/kinds/gadgets/model.ts'), 'utf8')).toBe(model);
-      expect(readdirSync(join(copy, 'src/kinds/gadgets/migrations'))).toHaveLength(1);
+      expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/weight.*--force/)]);
+      unchanged();
+
+      // A dry run prints the plan even when it is refused, and writes nothing.
+      const dryRefused = await trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed, '--dry-run');
+      expect(dryRefused.code).toBe(2);
+      expect(dryRefused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^refused: .*weight/)]);
+      expect(dryRefused.stdout).toMatch(/^update src\/kinds\/gadgets\/model\.ts$/m);
+      expect(dryRefused.stdout).toMatch(
+        /^create src\/kinds\/gadgets\/migrations\/\d{12}_alter_gadgets\.ts$/m,
+      );
+      expect(dryRefused.stdout).toMatch(/sql: alter table "gadgets" drop column "weight"/);
+      expect(dryRefused.stdout).not.toMatch(/extensions\.ts/);
+      unchanged();
+      const dryForced = await trex(
+        copy,
+        'generate',
+        '--kind',
+        'Gadget',
+        '--fields',
+        changed,
+        '--dry-run',
+        '--force',
+      );
+      expect(dryForced.code).toBe(0);
+      expect(dryForced.stdout).toMatch(/dry run: nothing written/);
+      unchanged();
 
       await expectPasses(trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed, '--force'));
-      expect(readFileSync(controllers, 'utf8')).toContain(
-        "export function handWritten(): string {\n  return 'kept';\n}",
-      );
-      const migrations = readdirSync(join(copy, 'src/kinds/gadgets/migrations')).sort();
+      // Every hand-written line is as it was.
+      expect(readFileSync(extensions, 'utf8')).toBe(handWrittenExtensions(''));
+      expect(readFileSync(probe, 'utf8')).toBe(colourProbe);
+      const migrations = readdirSync(join(gadgets, 'migrations')).sort();
       expect(migrations).toEqual([
         expect.stringMatching(/_create_gadgets\.ts$/),
         expect.stringMatching(/_alter_gadgets\.ts$/),
       ]);
-      const alter = readFileSync(join(copy, 'src/kinds/gadgets/migrations', migrations[1] ?? ''), 'utf8');
+      const alter = readFileSync(join(gadgets, 'migrations', migrations[1] ?? ''), 'utf8');
       expect(alter).toMatch(/drop column "weight"/);
       expect(alter).toMatch(/add column "colour" text/);
       expect(alter).toMatch(/add column "find_id" text references "fossils" \(id\) on delete restrict/);
       expect(alter).toMatch(/create index "gadgets_find_id" on "gadgets" \("find_id"\)/);
-      // The test run migrates a fresh template database through both migrations, then tests the Kind
-      // with its new fields.
-      await checksPass(copy, kindTests);
+
+      // The next hand edit uses the new field; the service type-checks and lints, the test run migrates a
+      // fresh template database through both migrations, and the Kind's tests pass with its new fields, with
+      // the hand-written test of the rule, route, controller and background work.
+      writeFileSync(extensions, handWrittenExtensions(colourRule));
+      writeFileSync(join(copy, 'test/integration/gadget-extensions.test.ts'), extensionsTest);
+      await checksPass(copy, [...kindTests, 'test/integration/gadget-extensions.test.ts']);
     },
-    6 * minutes,
+    8 * minutes,
   );
 
   it('refuses a bad field list in one line and writes nothing', async () => {
@@ -161,3 +198,121 @@ describe('a new service: trex clone, then trex generate', () => {
     expect(existsSync(join(copy, 'src/kinds/widgets'))).toBe(false);
   });
 });
+
+// The file a person owns, as one would write it: a rule, a route, a controller and background work.
+function handWrittenExtensions(moreRules: string): string {
+  return `import { validationFailed } from '../../errors/catalogue.ts';
+import { errorResponses } from '../../http/openapi-responses.ts';
+import { apiBase } from '../../service-name.ts';
+import type { KindExtensions } from '../framework/plugin.ts';
+import type { gadgetKind } from './model.ts';
+
+// Hand-written: a rule, a route, a controller and background work.
+export const gadgetExtensions: KindExtensions<typeof gadgetKind.fields> = {
+  rules: () => ({
+    async check(values) {
+      if (values.title === 'forbidden') throw validationFailed('title must not be forbidden');${moreRules}
+    },
+  }),
+  routes: ({ service }) => ({
+    schemas: [],
+    register(app) {
+      app.get(
+        \`\${apiBase}/gadgets/-/titles\`,
+        {
+          schema: {
+            tags: ['gadgets'],
+            security: [{ Bearer: [] }],
+            operationId: 'listGadgetTitles',
+            summary: 'The titles of the first 100 gadgets',
+            response: {
+              200: {
+                description: 'The titles',
+                type: 'object',
+                properties: { titles: { type: 'array', items: { type: 'string' } } },
+                required: ['titles'],
+              },
+              ...errorResponses(401, 403, 500, 503),
+            },
+          },
+          config: { kind: 'Gadget', verb: 'list' },
+        },
+        async () => {
+          const { rows } = await service.list({ where: undefined, orderBy: [], offset: 0, limit: 100 });
+          return { titles: rows.map((row) => row.title) };
+        },
+      );
+    },
+  }),
+  controllers: ({ service, logger }) => ({
+    onUpsert: async (event) => {
+      const gadget = await service.getIncludingDeleted(event.sourceId);
+      logger.info({ title: gadget.title, serial: gadget.serial }, 'hand-written controller saw a gadget');
+    },
+  }),
+  background: ({ logger }) => {
+    let timer: NodeJS.Timeout | undefined;
+    return {
+      start: () => {
+        timer = setInterval(() => logger.debug('hand-written worker ticks'), 60_000);
+        logger.info('hand-written worker started');
+      },
+      stop: async () => {
+        clearInterval(timer);
+      },
+    };
+  },
+};
+`;
+}
+
+const colourRule = `
+      if (values.colour === 'plaid') throw validationFailed('colour must not be plaid');`;
+
+const colourProbe = `import type { KindRow } from '../framework/kind.ts';
+import type { gadgetKind } from './model.ts';
+
+export function colourOf(gadget: KindRow<typeof gadgetKind.fields>): string | null {
+  return gadget.colour;
+}
+`;
+
+// The hand-written test of the hand-written parts, in the new service.
+const extensionsTest = `import { afterAll, beforeAll, expect, it } from 'vitest';
+import { validGadget } from '../support/factories/gadgets.ts';
+import { startTestService, type TestService } from '../support/service.ts';
+
+let service: TestService;
+let makerId: string;
+beforeAll(async () => {
+  service = await startTestService();
+  const maker = await service.api('/api/my-service/v1/dinosaurs', { method: 'POST', body: { species: 'Maker' } });
+  makerId = maker.body.id;
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+const gadget = (changes: Record<string, unknown>) => ({ ...validGadget(), maker_id: makerId, ...changes });
+
+it('the hand-written rules refuse what they should, on the old and the new field', async () => {
+  for (const body of [gadget({ title: 'forbidden' }), gadget({ colour: 'plaid' })]) {
+    const refused = await service.api('/api/my-service/v1/gadgets', { method: 'POST', body });
+    expect(refused.status).toBe(400);
+    expect(refused.body.reason).toMatch(/must not be/);
+  }
+});
+
+it('the hand-written route, controller and background work run', async () => {
+  const created = await service.api('/api/my-service/v1/gadgets', { method: 'POST', body: gadget({ colour: 'teal' }) });
+  expect(created.status).toBe(201);
+  expect(created.body.colour).toBe('teal');
+  const titles = await service.api('/api/my-service/v1/gadgets/-/titles');
+  expect(titles.status).toBe(200);
+  expect(titles.body.titles).toContain(created.body.title);
+  await expect
+    .poll(() => service.logs.some((line) => line.msg === 'hand-written controller saw a gadget' && line.title === created.body.title))
+    .toBe(true);
+  expect(service.logs.some((line) => line.msg === 'hand-written worker started')).toBe(true);
+});
+`;

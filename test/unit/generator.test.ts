@@ -5,6 +5,7 @@ import { parseFieldSpecs } from '../../src/generator/field-spec.ts';
 import { kindNames } from '../../src/generator/names.ts';
 import { addPluginEntry } from '../../src/generator/plugin-list.ts';
 import { schemaChange } from '../../src/generator/schema-change.ts';
+import { extensionsFile } from '../../src/generator/templates.ts';
 import { serviceName } from '../../src/service-name.ts';
 
 const refusal = (run: () => unknown): string => {
@@ -173,6 +174,21 @@ export const plugins = [
     expect(refusal(() => addPluginEntry('export const x = 1;\n', kindNames('Box')))).toMatch(
       /plugin list|plugins/,
     );
+  });
+});
+
+describe('the hand-owned extensions.ts', () => {
+  it('holds the controllers of a new Kind', () => {
+    const file = extensionsFile(kindNames('FizzBuzz'), false);
+    expect(file).toContain('export const fizzBuzzExtensions: KindExtensions<typeof fizzBuzzKind.fields> = {');
+    expect(file).toContain('controllers: ({ service, logger }) => ({');
+    expect(file).not.toContain('controllers.ts');
+  });
+
+  it("keeps a Kind's older controllers.ts in use", () => {
+    const file = extensionsFile(kindNames('FizzBuzz'), true);
+    expect(file).toContain("import { fizzBuzzControllers } from './controllers.ts';");
+    expect(file).toContain('controllers: ({ service, logger }) => fizzBuzzControllers(service, logger),');
   });
 });
 

@@ -54,17 +54,22 @@ function checkReferenceNames(definition: { name: string; plural: string; fields:
  * The JSON representation of one resource of a Kind, as clients see it: its visible fields, and for
  * each reference field (`dinosaur_id`) a link to the resource it references (`dinosaur`).
  */
-export type Resource<F extends Fields> = {
-  id: string;
-  kind: string;
-  href: string;
-  created_at: string;
-  updated_at: string;
-} & { -readonly [K in keyof F as F[K] extends { writeOnly: true } ? never : K]: FieldValue<F[K]> } & {
-  -readonly [K in keyof F as F[K] extends { type: 'ref' }
-    ? RelationOf<K>
-    : never]: F[K]['required'] extends true ? ResourceLink : ResourceLink | null;
-};
+export type Resource<F extends Fields> = Flat<
+  {
+    id: string;
+    kind: string;
+    href: string;
+    created_at: string;
+    updated_at: string;
+  } & { -readonly [K in keyof F as F[K] extends { writeOnly: true } ? never : K]: FieldValue<F[K]> } & {
+    -readonly [K in keyof F as F[K] extends { type: 'ref' }
+      ? RelationOf<K>
+      : never]: F[K]['required'] extends true ? ResourceLink : ResourceLink | null;
+  }
+>;
+
+// One object type rather than an intersection of three: what an editor shows, and what type tests compare.
+type Flat<T> = { [K in keyof T]: T[K] };
 
 /** How a resource shows another it references. */
 export interface ResourceLink {
