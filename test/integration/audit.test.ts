@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { callApi, startLoggedService, startTestService, type TestService } from '../support/service.ts';
+import { callApi, serviceForFile, startLoggedService } from '../support/service.ts';
 
 const apiBase = '/api/rh-trex/v1';
 
@@ -16,13 +16,7 @@ async function eventsOf(
 }
 
 describe('the audit trail: who caused each event, through which request', () => {
-  let service: TestService;
-  beforeAll(async () => {
-    service = await startTestService();
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+  const service = serviceForFile();
 
   it("records the token's username and the request's operation id on every event", async () => {
     const alice = await service.keys.mint({ username: 'alice' });

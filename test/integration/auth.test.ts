@@ -11,7 +11,7 @@ import {
   SignJWT,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
+import { type ApiResponse, serviceForFile, startTestService, type TestService } from '../support/service.ts';
 import { createTestKeys } from '../support/tokens.ts';
 
 const apiBase = '/api/rh-trex/v1';
@@ -92,13 +92,9 @@ async function signOwn(key: OwnKey, claims: JWTPayload): Promise<string> {
   return token;
 }
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
+const service = serviceForFile();
+beforeAll(() => {
   allLogs.push(service.logs);
-});
-afterAll(async () => {
-  await service?.stop();
 });
 
 describe('with JWT on', () => {

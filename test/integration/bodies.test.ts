@@ -3,19 +3,13 @@
 // writes anything.
 import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectError } from '../support/expectations.ts';
-import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
+import { type ApiResponse, serviceForFile, type TestService } from '../support/service.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => {
-  await service.stop();
-});
+const service = serviceForFile();
 
 interface Counts {
   dinosaurs: number;
@@ -244,13 +238,7 @@ describe('body size (docs/api.md#size-limit)', () => {
   });
 
   describe('with --http-body-limit 1024', () => {
-    let small: TestService;
-    beforeAll(async () => {
-      small = await startTestService({ httpBodyLimit: '1024' });
-    });
-    afterAll(async () => {
-      await small.stop();
-    });
+    const small = serviceForFile({ httpBodyLimit: '1024' });
 
     // {"species":"<n chars>"} is n + 14 bytes.
     const bodyOfLength = (length: number): string => JSON.stringify({ species: 'z'.repeat(length - 14) });

@@ -14,7 +14,7 @@ import { oldestUnreconciledAge } from '../../src/events/event-queue.ts';
 import type { EventType } from '../../src/events/event-store.ts';
 import { Listener } from '../../src/events/listener.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // Generous deadlines: the machine running these may be small and busy. Polls never assert timing,
 // only that something happens eventually (or, for "never", that it has not happened after a while).
@@ -821,13 +821,7 @@ describe('the controller manager against PostgreSQL', () => {
 });
 
 describe('the Dinosaur controllers in the real service', () => {
-  let service: TestService;
-  beforeAll(async () => {
-    service = await startTestService();
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+  const service = serviceForFile();
 
   const collection = '/api/rh-trex/v1/dinosaurs';
 

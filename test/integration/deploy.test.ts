@@ -7,13 +7,13 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import { Secret } from 'kubernetes-models/v1/Secret';
 import { Service } from 'kubernetes-models/v1/Service';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { loadConfig } from '../../src/config/config.ts';
 import { type Command, environmentVariable, type OptionSpec, options } from '../../src/config/options.ts';
 import { parseDuration, parseHostPort } from '../../src/config/values.ts';
 import { all, readContainerfile, stage } from '../support/containerfile.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // The Kubernetes manifests, checked against Kubernetes' schemas (kubernetes-models) and against the
 // service itself: the variables they set are options it reads, the ports are its ports, the probe paths
@@ -234,13 +234,7 @@ describe('deploy/', () => {
 });
 
 describe("deploy/ probes against the service's health server", () => {
-  let service: TestService;
-  beforeAll(async () => {
-    service = await startTestService();
-  });
-  afterAll(async () => {
-    await service?.stop();
-  });
+  const service = serviceForFile();
 
   it('probes paths that answer 200 on the port named health', async () => {
     const probes = [serve.livenessProbe, serve.readinessProbe, serve.startupProbe];

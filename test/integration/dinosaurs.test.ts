@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrexClient } from '../../src/client/client.ts';
 import { contractClient } from '../support/contract-client.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // The Dinosaur routes through the typed client generated from the OpenAPI document: the compiler checks
 // paths, parameters and bodies, and contractClient checks each response against the document.
-let service: TestService;
+const service = serviceForFile();
 let api: TrexClient;
 beforeAll(async () => {
-  service = await startTestService();
   api = contractClient(service.apiUrl, await service.keys.mint());
-});
-afterAll(async () => {
-  await service.stop();
 });
 
 const collection = '/api/rh-trex/v1/dinosaurs';

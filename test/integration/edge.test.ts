@@ -1,16 +1,10 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
 import SwaggerParser from '@apidevtools/swagger-parser';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../support/raw-http.ts';
-import { type ApiInit, startTestService, type TestService } from '../support/service.ts';
+import { type ApiInit, serviceForFile } from '../support/service.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => {
-  await service.stop();
-});
+const service = serviceForFile();
 
 const apiRoot = '/api/rh-trex';
 const apiBase = '/api/rh-trex/v1';
@@ -324,13 +318,7 @@ describe('OpenAPI', () => {
 });
 
 describe('CORS', () => {
-  let corsService: TestService;
-  beforeAll(async () => {
-    corsService = await startTestService({ corsAllowedOrigins: 'https://allowed.example' });
-  });
-  afterAll(async () => {
-    await corsService?.stop();
-  });
+  const corsService = serviceForFile({ corsAllowedOrigins: 'https://allowed.example' });
 
   const authorization = async () => `Bearer ${await corsService.keys.mint()}`;
 

@@ -1,18 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/pool.ts';
 import { forgetOldKeys } from '../../src/kinds/framework/idempotency.ts';
 import { rawRequest } from '../support/raw-http.ts';
-import { type ApiInit, startTestService, type TestService } from '../support/service.ts';
+import { type ApiInit, serviceForFile, startTestService, type TestService } from '../support/service.ts';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => {
-  await service?.stop();
-});
+const service = serviceForFile();
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 const strongTag = /^"[!#-~]+"$/; // a quoted opaque tag, not W/

@@ -1,8 +1,8 @@
 import KSUID from 'ksuid';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestService, type TestService } from '../support/service.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { serviceForFile } from '../support/service.ts';
 
-let service: TestService;
+const service = serviceForFile();
 
 const collection = '/api/rh-trex/v1/events';
 const rfc3339Millis = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -55,7 +55,6 @@ async function list(params: Record<string, string>) {
 }
 
 beforeAll(async () => {
-  service = await startTestService();
   for (const fixture of fixtures) {
     await service.database.query(
       `insert into events (id, source, source_id, event_type, created_at, updated_at, reconciled_date,
@@ -74,9 +73,6 @@ beforeAll(async () => {
       ],
     );
   }
-});
-afterAll(async () => {
-  await service?.stop();
 });
 
 describe('GET /events', () => {

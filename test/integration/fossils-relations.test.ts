@@ -11,22 +11,18 @@ import { parseListQuery } from '../../src/kinds/framework/list-params.ts';
 import { kindListable } from '../../src/kinds/framework/listable.ts';
 import { expectError } from '../support/expectations.ts';
 import { planOf } from '../support/query-plans.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 import { openSse } from '../support/sse.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: resources are JSON whose shape the tests assert
 type Json = any;
 
 const base = '/api/rh-trex/v1';
-let service: TestService;
+const service = serviceForFile();
 let tag: string; // this file's species names start with it
 
-beforeAll(async () => {
-  service = await startTestService();
+beforeAll(() => {
   tag = `rel${Date.now().toString(36)}`;
-});
-afterAll(async () => {
-  await service?.stop();
 });
 
 async function created(path: string, body: object): Promise<Json> {

@@ -6,12 +6,12 @@
 // every operation's own parameters and bodies are fuzzed from it in fuzz-operations.test.ts.
 import { connect } from 'node:net';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../src/app/openapi-document.ts';
 import { exampleId } from '../../src/http/openapi-examples.ts';
 import { DocumentContract } from '../support/contract-client.ts';
 import { type Exchange, exchange as exchangeWith, type Reply } from '../support/http-exchange.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 import { createTestKeys } from '../support/tokens.ts';
 
 const apiRoot = '/api/rh-trex';
@@ -46,19 +46,15 @@ const statusOfCode: Readonly<Record<number, number>> = {
 };
 const catalogueCodes = Object.keys(statusOfCode);
 
-let service: TestService;
+const service = serviceForFile();
 let validToken: string;
 let expiredToken: string;
 let foreignToken: string; // well formed, same kid, signed by a key the service does not trust
 
 beforeAll(async () => {
-  service = await startTestService();
   validToken = await service.keys.mint();
   expiredToken = await service.keys.mint({ exp: Math.floor(Date.now() / 1000) - 3600 });
   foreignToken = await (await createTestKeys()).mint();
-});
-afterAll(async () => {
-  await service?.stop();
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 // the ones it addresses are as its successful writes left them, and nothing is written beside.
 // Nothing here names a Kind, a path or a field: a Kind `trex generate` adds is fuzzed as it is served.
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../src/app/openapi-document.ts';
 import { findErrorEntry } from '../../src/errors/catalogue.ts';
 import { DocumentContract } from '../support/contract-client.ts';
@@ -26,7 +26,7 @@ import {
   suspiciousStrings,
   valueOfType,
 } from '../support/schema-values.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 type Body = Record<string, unknown>;
 // biome-ignore lint/suspicious/noExplicitAny: resources are JSON whose shape the document checks
@@ -82,7 +82,7 @@ const createOf = (collection: string): Operation | undefined =>
   );
 const segments = (path: string): string[] => path.split('/').slice(1);
 
-let service: TestService;
+const service = serviceForFile({ webhookAllowedHosts: exampleUrlHosts(built).join(',') });
 let token: string;
 let expiredToken: string;
 
@@ -187,7 +187,6 @@ async function validCombinations(template: string): Promise<string[][]> {
 }
 
 beforeAll(async () => {
-  service = await startTestService({ webhookAllowedHosts: exampleUrlHosts(built).join(',') });
   token = await service.keys.mint();
   expiredToken = await service.keys.mint({ exp: Math.floor(Date.now() / 1000) - 3600 });
   const served = await send({ method: 'GET', path: '/api/rh-trex/v1/openapi' });
@@ -214,9 +213,6 @@ beforeAll(async () => {
   for (const operation of operations)
     combinations.set(operation.path, await validCombinations(operation.path));
 }, 60_000);
-afterAll(async () => {
-  await service?.stop();
-});
 
 async function total(collection: string): Promise<number> {
   const reply = await send({ method: 'GET', path: `${collection}?size=0`, headers: auth() });

@@ -1,22 +1,16 @@
 import { connect, type Socket } from 'node:net';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // The limits of the configuration (README.md, docs/operations.md#too-much-load): rh-trex parses
 // --http-read-timeout and --http-write-timeout and ignores them; here they bound slow clients and idle
 // connections.
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService({
-    httpReadTimeout: '1s',
-    httpWriteTimeout: '1500ms',
-    httpHeaderLimit: '2048',
-  });
-});
-afterAll(async () => {
-  await service.stop();
+const service = serviceForFile({
+  httpReadTimeout: '1s',
+  httpWriteTimeout: '1500ms',
+  httpHeaderLimit: '2048',
 });
 
 interface Exchange {

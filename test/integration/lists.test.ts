@@ -1,18 +1,12 @@
 // The list endpoint's envelope, paging, default order, soft-delete filtering and parameter checking
 // (docs/api.md#lists; docs/errors.md for the error bodies).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { expectError } from '../support/expectations.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => {
-  await service.stop();
-});
+const service = serviceForFile();
 // Every test states the rows it lists.
 beforeEach(async () => {
   await service.database.query('delete from dinosaurs');

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { launchChromium } from '../support/browser.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // The interactive docs page (`/openapi.html`, Swagger UI) in a real browser: it renders the operations
 // from the service's own document, works offline (any request to another host fails the test), and
@@ -11,13 +11,7 @@ import { startTestService, type TestService } from '../support/service.ts';
 const screenshotDirectory = fileURLToPath(new URL('../../test-results', import.meta.url));
 const pagePath = '/api/rh-trex/v1/openapi.html';
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => {
-  await service?.stop();
-});
+const service = serviceForFile();
 
 // A page of a fresh browser context whose every request to a host but the service's is refused and
 // recorded, as are script errors.

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { clientTypes, clientTypesFile, documentFile } from '../../scripts/openapi-artifacts.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // The committed OpenAPI document and client types are what the service serves, and the document is
 // clean under `redocly lint` with redocly.yaml.
@@ -29,13 +29,7 @@ function operations(document: { paths: Record<string, Record<string, Operation>>
   ) as [string, Operation][];
 }
 
-let service: TestService;
-beforeAll(async () => {
-  service = await startTestService();
-});
-afterAll(async () => {
-  await service.stop();
-});
+const service = serviceForFile();
 
 describe('the OpenAPI document', () => {
   it(`is served exactly as committed in ${documentFile}`, async () => {

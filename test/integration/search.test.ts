@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { dinosaurKind } from '../../src/kinds/dinosaurs/model.ts';
 import { KindDao } from '../../src/kinds/framework/dao.ts';
@@ -15,7 +15,7 @@ import { parseSearch } from '../../src/search/parser.ts';
 import { expectError } from '../support/expectations.ts';
 import { planOf } from '../support/query-plans.ts';
 import { validDinosaurSearch } from '../support/search-arbitraries.ts';
-import { type ApiResponse, startTestService, type TestService } from '../support/service.ts';
+import { type ApiResponse, serviceForFile } from '../support/service.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 
@@ -28,7 +28,7 @@ interface Dinosaur {
   updated_at: string;
 }
 
-let service: TestService;
+const service = serviceForFile();
 // bronto_1..bronto_20, in creation order (so brontos[i] is bronto_(i+1)), each created_at distinct.
 const brontos: Dinosaur[] = [];
 let deleted: Dinosaur;
@@ -42,7 +42,6 @@ async function create(species: string): Promise<Dinosaur> {
 }
 
 beforeAll(async () => {
-  service = await startTestService();
   for (let n = 1; n <= 20; n++) {
     brontos.push(await create(`bronto_${n}`));
     await sleep(3);
@@ -50,9 +49,6 @@ beforeAll(async () => {
   // A soft-deleted row that every `like 'bronto%'` search would match if deleted rows leaked.
   deleted = await create('bronto_deleted');
   expect((await service.api(`${collection}/${deleted.id}`, { method: 'DELETE' })).status).toBe(204);
-});
-afterAll(async () => {
-  await service.stop();
 });
 
 const bronto = (n: number): Dinosaur => brontos[n - 1] as Dinosaur;

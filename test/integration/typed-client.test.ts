@@ -1,20 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { TrexClient } from '../../src/client/client.ts';
 import { contractClient } from '../support/contract-client.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // The API's contract through the typed client generated from the OpenAPI document: metadata, the error
 // catalogue, lists, events, preconditions, idempotent creates and refusals. Every response is checked
 // against the document (contractClient), so a status, header or shape the document does not describe
 // fails here; the Dinosaur CRUD paths are in dinosaurs.test.ts.
-let service: TestService;
+const service = serviceForFile();
 let api: TrexClient;
 beforeAll(async () => {
-  service = await startTestService();
   api = contractClient(service.apiUrl, await service.keys.mint());
-});
-afterAll(async () => {
-  await service.stop();
 });
 
 const collection = '/api/rh-trex/v1/dinosaurs';

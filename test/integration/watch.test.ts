@@ -1,21 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import KSUID from 'ksuid';
 import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile, startTestService, type TestService } from '../support/service.ts';
 import { openSse, type SseMessage, type SseStream } from '../support/sse.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 
-let service: TestService;
+const service = serviceForFile();
 let token: string;
 beforeAll(async () => {
-  service = await startTestService();
   token = await service.keys.mint();
-});
-afterAll(async () => {
-  await service?.stop();
 });
 
 // Every stream a test opens is closed after it, pass or fail.

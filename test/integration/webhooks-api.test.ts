@@ -1,20 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expectError } from '../support/expectations.ts';
 import { validWebhook } from '../support/factories/webhooks.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile, startTestService } from '../support/service.ts';
 
 const apiBase = '/api/rh-trex/v1';
 const collection = `${apiBase}/webhooks`;
 
-let service: TestService;
-
-beforeAll(async () => {
-  // `*.invalid` names never resolve (RFC 6761): an allowed host that is unreachable.
-  service = await startTestService({ webhookAllowedHosts: '127.0.0.1,localhost:8443,*.invalid' });
-});
-afterAll(async () => {
-  await service?.stop();
-});
+// `*.invalid` names never resolve (RFC 6761): an allowed host that is unreachable.
+const service = serviceForFile({ webhookAllowedHosts: '127.0.0.1,localhost:8443,*.invalid' });
 
 async function counts(): Promise<{ webhooks: number; events: number }> {
   const [row] = await service.database.query<{ webhooks: number; events: number }>(

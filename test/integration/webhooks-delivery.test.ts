@@ -2,31 +2,30 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import KSUID from 'ksuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ReceivedRequest, type Receiver, startReceiver } from '../support/receiver.ts';
-import { startTestService, type TestService } from '../support/service.ts';
+import { serviceForFile } from '../support/service.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies whose shape the tests assert
 type Json = any;
 
 const apiBase = '/api/rh-trex/v1';
 
-let service: TestService;
+// The receiver's hooks come first: it starts before the service and closes after the service stopped.
 let receiver: Receiver;
-
 beforeAll(async () => {
   receiver = await startReceiver();
-  service = await startTestService({
-    webhookAllowedHosts: '127.0.0.1',
-    webhookTimeout: '1s',
-    webhookRetryBackoff: '100ms',
-    webhookMaxAttempts: '5',
-    // An event that keeps failing is given up within a second, releasing its resource's later events.
-    eventRetryBackoff: '50ms',
-    eventMaxAttempts: '4',
-  });
 });
 afterAll(async () => {
-  await service?.stop();
   await receiver?.close();
+});
+
+const service = serviceForFile({
+  webhookAllowedHosts: '127.0.0.1',
+  webhookTimeout: '1s',
+  webhookRetryBackoff: '100ms',
+  webhookMaxAttempts: '5',
+  // An event that keeps failing is given up within a second, releasing its resource's later events.
+  eventRetryBackoff: '50ms',
+  eventMaxAttempts: '4',
 });
 
 // Each test's dinosaurs carry their own prefix and each webhook its own receiver path, so tests sharing
