@@ -1,29 +1,43 @@
 import type { EventType } from './event-store.ts';
 
-// An event as handlers see it.
+/** An event as handlers see it. */
 export interface EventRecord {
+  /** The event's id. */
   readonly id: string;
-  readonly source: string; // the Kind's plural, e.g. "Dinosaurs"
+  /** The Kind's plural, e.g. "Dinosaurs". */
+  readonly source: string;
+  /** The id of the resource that changed. */
   readonly sourceId: string;
+  /** Create, Update or Delete. */
   readonly eventType: EventType;
-  readonly attempts: number; // earlier attempts, 0 the first time
+  /** Earlier attempts, 0 the first time. */
+  readonly attempts: number;
 }
 
+/**
+ * Reacts to one event. A rejection fails the event's attempt: it is retried later, with backoff, until
+ * an attempt limit.
+ */
 export type EventHandler = (event: EventRecord) => Promise<void>;
 
-// A Kind's reactions to its own events, as rh-trex names them: OnUpsert for Create and Update,
-// OnDelete for Delete. Handlers may run more than once for one event (after a crash), so they must be
-// idempotent.
+/**
+ * A Kind's reactions to its own events, as rh-trex names them: OnUpsert for Create and Update,
+ * OnDelete for Delete. Handlers may run more than once for one event (after a crash), so they must be
+ * idempotent.
+ */
 export interface KindControllers {
+  /** Runs for the Kind's Create and Update events. */
   readonly onUpsert?: EventHandler;
+  /** Runs for the Kind's Delete events. */
   readonly onDelete?: EventHandler;
 }
 
-// Handlers by event source and type. Several Kinds (and later integrations such as webhooks) add to it.
+/** Handlers by event source and type. Several Kinds (and later integrations such as webhooks) add to it. */
 export class ControllerRegistry {
   private readonly handlers = new Map<string, EventHandler[]>();
   private readonly everyEvent: EventHandler[] = [];
 
+  /** Adds a Kind's controllers; `source` is the Kind's event source ("Dinosaurs"). */
   add(source: string, controllers: KindControllers): void {
     const { onUpsert, onDelete } = controllers;
     if (onUpsert) {
@@ -33,19 +47,24 @@ export class ControllerRegistry {
     if (onDelete) this.on(source, 'Delete', onDelete);
   }
 
+  /** Adds a handler of one type of one source's events; a key's handlers run in the order added. */
   on(source: string, eventType: EventType, handler: EventHandler): void {
     const key = `${source}/${eventType}`;
     this.handlers.set(key, [...(this.handlers.get(key) ?? []), handler]);
   }
 
-  // A handler of every event of every source (an integration such as webhooks). These run first, so a
-  // failing Kind handler does not hold them back; like every handler, they must be idempotent.
+  /**
+   * A handler of every event of every source (an integration such as webhooks). These run first, so a
+   * failing Kind handler does not hold them back; like every handler, they must be idempotent.
+   */
   onEvery(handler: EventHandler): void {
     this.everyEvent.push(handler);
   }
 
-  // Runs an event's handlers one after another, every-event handlers first, so an event holds one
-  // connection at a time.
+  /**
+   * Runs an event's handlers one after another, every-event handlers first, so an event holds one
+   * connection at a time. The first failure rejects, and the handlers after it do not run.
+   */
   async run(event: EventRecord): Promise<void> {
     const own = this.handlers.get(`${event.source}/${event.eventType}`) ?? [];
     for (const handler of [...this.everyEvent, ...own]) await handler(event);

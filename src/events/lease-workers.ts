@@ -3,51 +3,70 @@ import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 
-// Who holds a claim, and how long it lasts unless renewed. The owner is one id per process and queue.
+/** Who holds a claim, and how long it lasts unless renewed. The owner is one id per process and queue. */
 export interface Lease {
+  /** The claim owner, as `claimed_by` shows it (newLeaseOwner). */
   readonly owner: string;
+  /** How long a claim lasts unless renewed, in milliseconds. */
   readonly ms: number;
 }
 
-// A claim owner naming this process, so an operator reading `claimed_by` knows which replica holds what
-// (a pod's host name, its pid), and unique even when a host name and pid come back after a restart.
+/**
+ * A claim owner naming this process, so an operator reading `claimed_by` knows which replica holds what
+ * (a pod's host name, its pid), and unique even when a host name and pid come back after a restart.
+ */
 export function newLeaseOwner(): string {
   return `${hostname()}/${process.pid}/${randomBytes(4).toString('hex')}`;
 }
 
-// A durable queue in a table, worked through leases on its rows: a claim is a row naming its holder and
-// expiry, so nothing depends on a database session outliving a statement, and a dead holder's claims
-// lapse for others to take.
+/**
+ * A durable queue in a table, worked through leases on its rows: a claim is a row naming its holder and
+ * expiry, so nothing depends on a database session outliving a statement, and a dead holder's claims
+ * lapse for others to take.
+ */
 export interface LeaseQueue<Item, Outcome> {
-  // Claims up to `limit` due items in one statement.
+  /** Claims up to `limit` due items in one statement. */
   claim(db: Db, lease: Lease, limit: number): Promise<Item[]>;
-  // Records many outcomes in one statement, ending their claims.
+  /** Records many outcomes in one statement, ending their claims. */
   record(db: Db, lease: Lease, outcomes: readonly Outcome[]): Promise<void>;
+  /** Extends this owner's claims on these items to a lease from now; other claims are left alone. */
   renew(db: Db, lease: Lease, ids: readonly string[]): Promise<void>;
-  // Gives back claims that will not be worked.
+  /** Gives back claims that will not be worked. */
   release(db: Db, lease: Lease, ids: readonly string[]): Promise<void>;
-  // How long until an item becomes due without a new write (a retry, a lapsing claim), if any.
+  /**
+   * How long until an item becomes due without a new write (a retry, a lapsing claim), in milliseconds;
+   * undefined if none will.
+   */
   msUntilNextDue(db: Db): Promise<number | undefined>;
 }
 
+/** How LeaseWorkers works its queue. */
 export interface LeaseWorkerSettings {
-  readonly db: Db; // a pool the claims, renewals and records use; they never wait behind requests
+  /** A pool the claims, renewals and records use; they never wait behind requests. */
+  readonly db: Db;
+  /** The claims' owner and length. */
   readonly lease: Lease;
-  readonly concurrency: number; // items worked at once
-  readonly batchSize: number; // items claimed by one statement
+  /** Items worked at once. */
+  readonly concurrency: number;
+  /** Items claimed by one statement, at most. */
+  readonly batchSize: number;
+  /** Where failures of claims, records and work are logged, as warnings. */
   readonly logger: Logger;
-  readonly name: string; // what the queue holds, for logs
+  /** What the queue holds, for logs. */
+  readonly name: string;
 }
 
 // How long recording waits after a failure before it tries again; the claims are renewed meanwhile.
 const recordRetryMs = 1000;
 
-// Works a lease queue with bounded concurrency. One claim statement and one record statement are in
-// flight at a time; a record takes every outcome that piled up while the previous one ran, so batches
-// grow with the load and an idle queue costs nothing. A claim goes out as soon as a worker is free and
-// takes items for the free workers and one more per worker, so the others find items in hand. Claims
-// held here (items waiting, running, or done but not yet recorded) are renewed every third of a lease,
-// so only a process that stopped renewing loses them.
+/**
+ * Works a lease queue with bounded concurrency. One claim statement and one record statement are in
+ * flight at a time; a record takes every outcome that piled up while the previous one ran, so batches
+ * grow with the load and an idle queue costs nothing. A claim goes out as soon as a worker is free and
+ * takes items for the free workers and one more per worker, so the others find items in hand. Claims
+ * held here (items waiting, running, or done but not yet recorded) are renewed every third of a lease,
+ * so only a process that stopped renewing loses them.
+ */
 export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   private readonly ready: Item[] = [];
   private readonly running = new Set<Promise<void>>();
@@ -61,27 +80,34 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   private renewTimer: NodeJS.Timeout | undefined;
   private dueTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * `work` turns an item into the outcome to record; a rejection records nothing, so the claim lapses
+   * and the item is worked again, here or elsewhere.
+   */
   constructor(
     private readonly queue: LeaseQueue<Item, Outcome>,
     private readonly work: (item: Item) => Promise<Outcome>,
     private readonly settings: LeaseWorkerSettings,
   ) {}
 
+  /** Starts renewing the claims held here, and claims at once. */
   start(): void {
     this.renewTimer = setInterval(() => this.renew(), Math.max(10, this.settings.lease.ms / 3));
     this.renewTimer.unref();
     this.wake();
   }
 
-  // Something may be due: claim once more.
+  /** Something may be due: claim once more. */
   wake(): void {
     if (this.stopped) return;
     this.claimWanted = true;
     this.pump();
   }
 
-  // Stops claiming, gives back the claimed items not started, waits for the running ones and records
-  // their outcomes.
+  /**
+   * Stops claiming, gives back the claimed items not started, waits for the running ones and records
+   * their outcomes.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.dueTimer);
@@ -237,7 +263,10 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   }
 }
 
-// The delay before retry number `attempts` (1-based): doubling from `first`, at most `max`.
+/**
+ * The delay before retry number `attempts` (1-based): doubling from `first`, at most `max`, in the unit
+ * of those two (milliseconds, as the callers use it).
+ */
 export function retryDelay(attempts: number, first: number, max: number): number {
   return Math.min(max, first * 2 ** (attempts - 1));
 }

@@ -10,6 +10,10 @@ import { relationsOf } from './relations.ts';
 // Properties a client may send back as it read them; they are ignored.
 const readOnlyProperties = ['kind', 'href', 'created_at', 'updated_at'];
 
+/**
+ * The values of a POST body: every field of the Kind, null where an optional one is absent. Throws a
+ * 400 ApiError naming what is wrong (code 17 for a body that is not a JSON object, 8 for a field).
+ */
 export function parseCreateBody(kind: KindDefinition, body: unknown): FieldValues {
   const object = requireObject(body);
   if (object.id !== undefined && object.id !== null && object.id !== '')
@@ -26,6 +30,10 @@ export function parseCreateBody(kind: KindDefinition, body: unknown): FieldValue
   return values;
 }
 
+/**
+ * The changes of a PATCH body (a JSON merge patch): only the fields it names, null to clear an optional
+ * one. `pathId` is the id in the URL, the only id the body may carry. Throws as parseCreateBody does.
+ */
 export function parsePatchBody(kind: KindDefinition, body: unknown, pathId: string): FieldValues {
   const object = requireObject(body);
   if (object.id !== undefined && object.id !== null && object.id !== '' && object.id !== pathId) {

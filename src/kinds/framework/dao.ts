@@ -10,30 +10,44 @@ import { type EmbeddedField, relationJoins } from './relations.ts';
 type KindTables = Record<string, KindRow>;
 type KindDb = Kysely<Database & KindTables>;
 
+/** What one page of a list reads: a search, an order, and the page as an offset and a limit. */
 export interface ListSelection {
-  readonly where: RawBuilder<SqlBool> | undefined; // a compiled search
-  readonly orderBy: readonly OrderTerm[]; // empty: created_at, id
+  /** A compiled search; undefined: every live row. */
+  readonly where: RawBuilder<SqlBool> | undefined;
+  /** The order; empty: created_at, id. */
+  readonly orderBy: readonly OrderTerm[];
+  /** Rows to skip (not pages). */
   readonly offset: number;
+  /** Rows to return at most; 0 reads only the total. */
   readonly limit: number;
-  readonly joins?: readonly string[]; // the relations the search, the order and the embedding reach
-  readonly embed?: readonly EmbeddedField[]; // read as the key `<relation>.<field>` of each row
+  /** The relations the search, the order and the embedding reach. */
+  readonly joins?: readonly string[];
+  /** Fields of referenced rows, read as the key `<relation>.<field>` of each row. */
+  readonly embed?: readonly EmbeddedField[];
 }
 
+/** One page of rows, and how many rows match over all pages. */
 export interface ListResult<F extends Fields = Fields> {
+  /** The page's rows, in the list's order. */
   readonly rows: KindRow<F>[];
+  /** The number of live rows matching the search, ignoring paging. */
   readonly total: number;
 }
 
-// SQL for one Kind's table. Reads see live rows only (soft delete via deleted_at).
+/** SQL for one Kind's table. Reads see live rows only (soft delete via deleted_at). */
 export class KindDao {
   private readonly table: string;
 
+  /** The DAO of the Kind's table, named by its plural. */
   constructor(private readonly kind: KindDefinition) {
     this.table = kind.plural;
   }
 
-  // The live row with this id; with `includeDeleted`, a soft-deleted one too. Every GET runs it, so its
-  // SQL is built once (building and compiling it each time cost 5% of a GET).
+  /**
+   * The live row with this id, undefined when there is none; with `includeDeleted`, a soft-deleted
+   * one too. Every GET runs it, so its SQL is built once (building and compiling it each time cost 5%
+   * of a GET).
+   */
   async find(db: Kysely<Database>, id: string, includeDeleted = false): Promise<KindRow | undefined> {
     this.findQueries ??= [false, true].map(
       (deletedToo) =>
@@ -51,9 +65,11 @@ export class KindDao {
 
   private findQueries: string[] | undefined; // without and with deleted rows, $1 the id
 
-  // One page of live rows and the number of rows matching, ignoring paging, in one statement each.
-  // Any order ends with `id`, so pages never overlap or skip rows that tie on the ordered fields.
-  // Related rows come from joins in the same statement, never from a query per item.
+  /**
+   * One page of live rows and the number of rows matching, ignoring paging, in one statement each.
+   * Any order ends with `id`, so pages never overlap or skip rows that tie on the ordered fields.
+   * Related rows come from joins in the same statement, never from a query per item.
+   */
   async list(db: Kysely<Database>, selection: ListSelection): Promise<ListResult> {
     const table = sql.table(this.table);
     const live = sql<SqlBool>`${sql.ref(`${this.table}.deleted_at`)} is null`;
@@ -83,15 +99,17 @@ export class KindDao {
     return { rows, total };
   }
 
-  // Whether the live row with this id exists, locking it against deletion (FOR SHARE) until the
-  // transaction ends: a row being referenced cannot be deleted under the reference being written.
+  /**
+   * Whether the live row with this id exists, locking it against deletion (FOR SHARE) until the
+   * transaction ends: a row being referenced cannot be deleted under the reference being written.
+   */
   async lockLive(db: Kysely<Database>, id: string): Promise<boolean> {
     const { rows } = await sql`
       select 1 from ${sql.table(this.table)} where id = ${id} and deleted_at is null for share`.execute(db);
     return rows.length > 0;
   }
 
-  // How many live rows hold `id` in the reference field `field`.
+  /** How many live rows hold `id` in the reference field `field`. */
   async countReferencing(db: Kysely<Database>, field: string, id: string): Promise<number> {
     const { rows } = await sql<{ count: string }>`
       select count(*) from ${sql.table(this.table)}
@@ -99,7 +117,10 @@ export class KindDao {
     return Number(rows[0]?.count ?? 0);
   }
 
-  // Writes record their event in the same statement (events/event-store.ts).
+  /**
+   * Inserts the row and returns it as stored. Writes record their event in the same statement
+   * (events/event-store.ts).
+   */
   async insert(
     db: Kysely<Database>,
     row: FieldValues & { id: string },
@@ -109,6 +130,10 @@ export class KindDao {
     return (await changeWithEvent<KindRow>(db, insert, event)) ?? this.missing(row.id);
   }
 
+  /**
+   * Sets `changes` on the row with this id and records `event` in the same statement. The caller has
+   * locked and read the row just before, so a row not written throws a plain Error (a bug, not a 404).
+   */
   async update(
     db: Kysely<Database>,
     id: string,
@@ -119,7 +144,7 @@ export class KindDao {
     return (await changeWithEvent<KindRow>(db, update, event)) ?? this.missing(id);
   }
 
-  // The live row marked deleted; undefined when there is none.
+  /** The live row marked deleted, with `event` recorded; undefined when there is none. */
   async softDelete(db: Kysely<Database>, id: string, event: ChangeEvent): Promise<KindRow | undefined> {
     const softDelete = this.kindDb(db)
       .updateTable(this.table)

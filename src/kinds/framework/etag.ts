@@ -1,9 +1,11 @@
 import { hash } from 'node:crypto';
 import type { KindRow } from './kind.ts';
 
-// A strong validator of a row (docs/events.md#optimistic-concurrency): a digest of every column, so any
-// write that changes the row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so
-// kept cheap: columns in code-unit order (not the locale's), one one-shot digest.
+/**
+ * A strong validator of a row (docs/events.md#optimistic-concurrency): a digest of every column, so any
+ * write that changes the row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so
+ * kept cheap: columns in code-unit order (not the locale's), one one-shot digest.
+ */
 export function entityTag(row: KindRow): string {
   const columns = Object.entries(row)
     .filter(([name]) => name !== 'deleted_at')
@@ -12,12 +14,18 @@ export function entityTag(row: KindRow): string {
   return `"${hash('sha256', JSON.stringify(columns), 'base64url').slice(0, 27)}"`;
 }
 
-// `If-Match` uses the strong comparison: a weak tag (W/"...") never matches.
+/**
+ * Whether an `If-Match` header lets a write go ahead: `*`, or a list holding `tag`. `If-Match` uses the
+ * strong comparison: a weak tag (W/"...") never matches.
+ */
 export function ifMatchHolds(header: string, tag: string): boolean {
   return header.trim() === '*' || listedTags(header).includes(tag);
 }
 
-// `If-None-Match` uses the weak comparison: W/"x" and "x" are the same.
+/**
+ * Whether an `If-None-Match` header holds: true when no listed tag is `tag` (answer in full), false on a
+ * match or `*` (304). `If-None-Match` uses the weak comparison: W/"x" and "x" are the same.
+ */
 export function ifNoneMatchHolds(header: string, tag: string): boolean {
   if (header.trim() === '*') return false;
   return !listedTags(header).some((listed) => listed.replace(/^W\//, '') === tag);

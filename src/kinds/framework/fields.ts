@@ -3,49 +3,74 @@
 // presentation and migration are derived from.
 import type { KindDefinition } from './kind.ts';
 
+/** The types of a field that holds a value of its own (every type but a reference). */
 export type ScalarType = 'string' | 'int' | 'int64' | 'float' | 'bool' | 'time';
+/** Every type a field may declare: a scalar, or `ref`, a reference to a row of a Kind. */
 export type FieldType = ScalarType | 'ref';
 
+/** A field holding a value of one scalar type; declare it with defineField. */
 export interface ScalarField {
+  /** What the field holds (sqlTypes and typeNames say what that is in PostgreSQL and in messages). */
   readonly type: ScalarType;
+  /** Never null: a create must give it and a patch cannot clear it; a required string is never empty. */
   readonly required: boolean;
+  /** The property's description in the OpenAPI document; may be empty. */
   readonly description: string;
-  // Accepted on POST and PATCH and stored, never shown: not in responses, lists, searches or events
-  // (a webhook's secret).
+  /**
+   * Accepted on POST and PATCH and stored, never shown: not in responses, lists, searches or events
+   * (a webhook's secret).
+   */
   readonly writeOnly?: boolean;
-  // What the document says of a field its Kind's rules (plugin.rules) check beyond its type.
+  /** What the document says of a field its Kind's rules (plugin.rules) check beyond its type. */
   readonly documented?: FieldDocumentation;
 }
 
-// For a field a Kind's rules check: the JSON Schema keywords those rules enforce (a format, a pattern),
-// and, when the rules go further than a schema can say (an operator's allow-list, a language), what
-// they check in a few words (`rules`, shown as the property's x-trex-rules) and values they accept
-// (`examples`, required then). Documentation only: the rules decide; a test proves the two agree.
+/**
+ * For a field a Kind's rules check: the JSON Schema keywords those rules enforce (a format, a pattern),
+ * and, when the rules go further than a schema can say (an operator's allow-list, a language), what
+ * they check in a few words (`rules`, shown as the property's x-trex-rules) and values they accept
+ * (`examples`, required then). Documentation only: the rules decide; a test proves the two agree.
+ */
 export interface FieldDocumentation {
+  /** A JSON Schema `format` the rules enforce (`uri`). */
   readonly format?: string;
+  /** A JSON Schema `pattern` the rules enforce. */
   readonly pattern?: string;
+  /** What the rules check beyond the schema, in a few words (x-trex-rules). */
   readonly rules?: string;
+  /** Values the rules accept; required with `rules`. The first is the OpenAPI document's example. */
   readonly examples?: readonly unknown[];
 }
 
-// What deleting a referenced row does. Rows are soft-deleted, so a database ON DELETE action never
-// fires: the service enforces the rule. `restrict` is the one rule today: deleting a row that live
-// rows still reference is refused (409), so no live reference ever dangles.
+/**
+ * What deleting a referenced row does. Rows are soft-deleted, so a database ON DELETE action never
+ * fires: the service enforces the rule. `restrict` is the one rule today: deleting a row that live
+ * rows still reference is refused (409), so no live reference ever dangles.
+ */
 export type DeleteRule = 'restrict';
 
-// A reference to a row of another Kind (or of the same Kind): the id of that row, held in a column
-// with a foreign key. Its field name ends in `_id`; the part before is the relation's name
-// (`dinosaur_id` → `dinosaur`), used in search, ordering and embedding.
+/**
+ * A reference to a row of another Kind (or of the same Kind): the id of that row, held in a column
+ * with a foreign key. Its field name ends in `_id`; the part before is the relation's name
+ * (`dinosaur_id` → `dinosaur`), used in search, ordering and embedding. Declare it with defineReference.
+ */
 export interface ReferenceField {
+  /** Always `ref`. */
   readonly type: 'ref';
+  /** Never null: a create must give it and a patch cannot clear it. */
   readonly required: boolean;
+  /** The property's description in the OpenAPI document; may be empty. */
   readonly description: string;
-  readonly target: () => KindDefinition; // a function: two Kinds may reference each other
+  /** The referenced Kind; a function: two Kinds may reference each other. */
+  readonly target: () => KindDefinition;
+  /** What deleting a referenced row does. */
   readonly onDelete: DeleteRule;
 }
 
+/** One field of a Kind: a value of a scalar type, or a reference. */
 export type FieldDefinition = ScalarField | ReferenceField;
 
+/** A Kind's fields by their JSON name, which is also their column's name. */
 export type Fields = Readonly<Record<string, FieldDefinition>>;
 
 interface TypeOf {
@@ -90,12 +115,18 @@ export type WriteValue<F extends FieldDefinition> = F['required'] extends true
   ? WriteTypeOf[F['type']]
   : WriteTypeOf[F['type']] | null;
 
-// The JSON value of a field: `time` travels as an RFC 3339 string, `ref` as the referenced id;
-// optional fields may be null.
+/**
+ * The JSON value of a field: `time` travels as an RFC 3339 string, `ref` as the referenced id;
+ * optional fields may be null.
+ */
 export type FieldValue<F extends FieldDefinition> = F['required'] extends true
   ? TypeOf[F['type']]
   : TypeOf[F['type']] | null;
 
+/**
+ * Declares a scalar field: optional, shown and undescribed unless `options` says otherwise. The literal
+ * types of `required` and `writeOnly` carry into the Kind's row, value and resource types.
+ */
 export function defineField<T extends ScalarType, R extends boolean = false, W extends boolean = false>(
   type: T,
   options: { required?: R; description?: string; writeOnly?: W; documented?: FieldDocumentation } = {},
@@ -117,15 +148,20 @@ export function defineField<T extends ScalarType, R extends boolean = false, W e
   };
 }
 
+/** Whether a field is write-only; never a reference, and false for undefined (a name the Kind lacks). */
 export function isWriteOnly(field: FieldDefinition | undefined): boolean {
   return field?.type !== 'ref' && field?.writeOnly === true;
 }
 
-// The fields a client may see: all but the write-only ones.
+/** The fields a client may see: all but the write-only ones. */
 export function visibleFields(fields: Fields): [string, FieldDefinition][] {
   return Object.entries(fields).filter(([, field]) => !isWriteOnly(field));
 }
 
+/**
+ * Declares a reference to a row of `target` (a function returning the Kind): optional, and `restrict`
+ * on delete, unless `options` says otherwise. Its name must end in `_id`, or defineKind throws.
+ */
 export function defineReference<R extends boolean = false>(
   target: () => KindDefinition,
   options: { required?: R; description?: string; onDelete?: DeleteRule } = {},
@@ -139,6 +175,7 @@ export function defineReference<R extends boolean = false>(
   };
 }
 
+/** The PostgreSQL column type of each field type, as a Kind's migration declares it. */
 export const sqlTypes: Readonly<Record<FieldType, string>> = {
   string: 'text',
   int: 'integer',
@@ -149,7 +186,7 @@ export const sqlTypes: Readonly<Record<FieldType, string>> = {
   ref: 'text',
 };
 
-// What a validation message calls each type.
+/** What a validation message calls each type. */
 export const typeNames: Readonly<Record<FieldType, string>> = {
   string: 'a string',
   int: 'a 32-bit integer',

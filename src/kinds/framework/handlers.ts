@@ -12,23 +12,31 @@ import type { KindService } from './service.ts';
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
+/** The handlers of a Kind's routes; each fails with an ApiError for a request it refuses. */
 export interface KindHandlers {
+  /** GET on the collection: a page of the list, or with `?watch=true` (when served) a watch stream. */
   readonly list: Handler;
+  /** POST on the collection: 201 with Location and ETag; a retry with the same Idempotency-Key replays. */
   readonly create: Handler;
+  /** GET on an item, with its ETag; 304 when If-None-Match matches. */
   readonly get: Handler;
+  /** PATCH on an item (a JSON merge patch), refused (412) when If-Match does not match. */
   readonly patch: Handler;
+  /** DELETE on an item: a soft delete, 204; refused (412) when If-Match does not match. */
   readonly delete: Handler;
 }
 
-// A streaming alternative to the list (`?watch=true`), provided by the events side.
+/** A streaming alternative to the list (`?watch=true`), provided by the events side. */
 export type WatchHandler = (
   request: FastifyRequest,
   reply: FastifyReply,
   kind: KindDefinition,
 ) => Promise<unknown>;
 
-// The handlers of a Kind's routes. Each follows the same steps: parse and validate, call the
-// service, present.
+/**
+ * The handlers of a Kind's routes. Each follows the same steps: parse and validate, call the
+ * service, present. Without `watch`, a list ignores `?watch=true`.
+ */
 export function kindHandlers(kind: KindDefinition, service: KindService, watch?: WatchHandler): KindHandlers {
   const present = createPresenter(apiBase, kind);
   const listable = kindListable(kind);

@@ -6,13 +6,17 @@ import { referenceSuffix, relationName } from './relations.ts';
  * literal type, so a type can find the Kind's schema in the typed client by it.
  */
 export interface KindDefinition<F extends Fields = Fields, N extends string = string> {
-  readonly name: N; // "Dinosaur": the `kind` of a resource
-  readonly plural: string; // "dinosaurs": the collection path segment and the table name
-  readonly eventSource: string; // "Dinosaurs": the `source` of its events
+  /** "Dinosaur": the `kind` of a resource. */
+  readonly name: N;
+  /** "dinosaurs": the collection path segment and the table name. */
+  readonly plural: string;
+  /** "Dinosaurs": the `source` of its events. */
+  readonly eventSource: string;
+  /** The fields, by JSON name; their types type the Kind's rows, values and resources. */
   readonly fields: F;
 }
 
-// Properties every resource has besides its fields.
+/** Properties every resource has besides its fields. */
 export const commonProperties = ['id', 'kind', 'href', 'created_at', 'updated_at'] as const;
 
 /**
@@ -56,10 +60,15 @@ function checkReferenceNames(definition: { name: string; plural: string; fields:
  */
 export type Resource<F extends Fields> = Flat<
   {
+    /** KSUID, assigned by the server. */
     id: string;
+    /** The Kind's name, e.g. "Dinosaur". */
     kind: string;
+    /** The path of this resource. */
     href: string;
+    /** RFC 3339, UTC, milliseconds. */
     created_at: string;
+    /** RFC 3339, UTC, milliseconds. */
     updated_at: string;
   } & { -readonly [K in keyof F as F[K] extends { writeOnly: true } ? never : K]: FieldValue<F[K]> } & {
     -readonly [K in keyof F as F[K] extends { type: 'ref' }
@@ -73,8 +82,11 @@ type Flat<T> = { [K in keyof T]: T[K] };
 
 /** How a resource shows another it references. */
 export interface ResourceLink {
+  /** The referenced resource's id. */
   id: string;
+  /** The referenced resource's Kind, e.g. "Dinosaur". */
   kind: string;
+  /** The referenced resource's path. */
   href: string;
 }
 
@@ -85,9 +97,13 @@ type RelationOf<K> = K extends `${infer Relation}_id` ? Relation : never;
  * decimal string, so no digit is lost). Without `F`, a row of any Kind.
  */
 export type KindRow<F extends Fields = Fields> = {
+  /** KSUID, assigned by the service. */
   id: string;
+  /** When the row was created (milliseconds). */
   created_at: Date;
+  /** When the row last changed (milliseconds). */
   updated_at: Date;
+  /** When the row was soft-deleted; null while it is live. */
   deleted_at: Date | null;
 } & { -readonly [K in keyof F]: RowValue<F[K]> };
 

@@ -7,30 +7,43 @@ import { parseSearch } from '../../search/parser.ts';
 import type { Searchable } from '../../search/searchable.ts';
 import type { EmbeddedField } from './relations.ts';
 
+/** The largest page a list returns: a larger `size` is taken as this. */
 export const maxPageSize = 65_500;
+/** The page size of a list that gives no `size`. */
 export const defaultPageSize = 100;
 
-// What a list may be filtered, ordered and projected by.
+/** What a list may be filtered, ordered and projected by. */
 export interface Listable {
+  /** The fields and relations a search and an order may name, and their columns. */
   readonly searchable: Searchable;
-  // The JSON names `fields` may pick; `<relation>.<field>` embeds a field of a referenced resource.
+  /** The JSON names `fields` may pick; `<relation>.<field>` embeds a field of a referenced resource. */
   readonly properties: readonly string[];
 }
 
+/** A list's parameters, checked and compiled. */
 export interface ListQuery {
+  /** The page number, from 1. */
   readonly page: number;
+  /** Items per page, at most maxPageSize; 0 asks for the total only. */
   readonly size: number;
+  /** The compiled search; undefined: no search. */
   readonly where: RawBuilder<SqlBool> | undefined;
+  /** The order asked for; empty when none was. */
   readonly orderBy: readonly OrderTerm[];
-  readonly fields: readonly string[] | undefined; // undefined: every property
+  /** The properties to return; undefined: every property. */
+  readonly fields: readonly string[] | undefined;
+  /** Fields of referenced resources to show inside their relation's object (`fields=dinosaur.species`). */
   readonly embed: readonly EmbeddedField[];
-  readonly joins: readonly string[]; // the relations the search, the order or the embedding reach
+  /** The relations the search, the order or the embedding reach. */
+  readonly joins: readonly string[];
 }
 
 type Query = Readonly<Record<string, unknown>>;
 
-// The list parameters (docs/api.md#lists). An empty parameter means "not given", as rh-trex's k6 script
-// sends them.
+/**
+ * The list parameters (docs/api.md#lists). An empty parameter means "not given", as rh-trex's k6 script
+ * sends them. A bad parameter throws a 400 ApiError.
+ */
 export function parseListQuery(query: Query, listable: Listable): ListQuery {
   const page = given(query.page);
   const size = given(query.size);
@@ -69,8 +82,10 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
   };
 }
 
-// A search as the list language reads it: errors are 400 code 21 with the documented reasons. Also
-// used where a search is stored to be applied later (a webhook's filter).
+/**
+ * A search as the list language reads it: errors are 400 code 21 with the documented reasons. Also
+ * used where a search is stored to be applied later (a webhook's filter).
+ */
 export function compileSearchParameter(search: string, searchable: Searchable): CompiledSearch {
   try {
     return compileSearch(parseSearch(search), searchable);

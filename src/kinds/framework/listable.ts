@@ -14,9 +14,11 @@ const searchTypes: Readonly<Record<FieldType, SearchFieldType>> = {
   ref: 'string',
 };
 
-// A Kind's list may be searched and ordered by its id, its timestamps and its own visible fields, and by those
-// of the Kinds it references (`dinosaur.species`); and projected onto any property of its resources,
-// or embed chosen fields of a referenced resource (`fields=dinosaur.species`).
+/**
+ * A Kind's list may be searched and ordered by its id, its timestamps and its own visible fields, and by
+ * those of the Kinds it references (`dinosaur.species`); and projected onto any property of its resources,
+ * or embed chosen fields of a referenced resource (`fields=dinosaur.species`).
+ */
 export function kindListable(kind: KindDefinition): Listable {
   const relations: Record<string, SearchRelation> = {};
   const embeddable: string[] = [];

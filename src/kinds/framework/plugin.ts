@@ -15,9 +15,11 @@ import type { KindService } from './service.ts';
 
 /** What the composition root hands every plugin hook. */
 export interface PluginContext {
+  /** The configuration this process started with. */
   readonly config: Config;
   /** The main pool, and its URL for a plugin that opens a few connections of its own. */
   readonly database: { readonly url: string; readonly db: Db };
+  /** The process's logger. */
   readonly logger: Logger;
   /** Every Kind whose resources change (all but the read-only ones): the sources of events. */
   readonly kinds: readonly KindDefinition[];
@@ -25,6 +27,7 @@ export interface PluginContext {
   readonly metrics: Registry;
   /** The one outbound HTTP client (metrics by host, operation id, timeouts). */
   readonly outbound: HttpClient;
+  /** A new id (a KSUID), as resources and events get. */
   readonly newId: () => string;
   /** This process's claim owner and lease, for work claimed from a table as events are. */
   readonly lease: Lease;
@@ -34,6 +37,7 @@ export interface PluginContext {
 
 /** A hook's context for a Kind's own code: the plugin context and the Kind's own (typed) service. */
 export interface KindContext<F extends Fields = Fields> extends PluginContext {
+  /** The Kind's service, the one way to its rows (traced when tracing is on). */
   readonly service: KindService<F>;
 }
 
@@ -43,7 +47,9 @@ export interface KindContext<F extends Fields = Fields> extends PluginContext {
  * registered for the OpenAPI document.
  */
 export interface KindRoutes {
+  /** The schemas the routes refer to, each registered once by its `$id`. */
   readonly schemas: readonly TSchema[];
+  /** Adds the routes to the authenticated scope, at full paths (`${kindHref(apiBase, kind)}/...`). */
   register(app: FastifyInstance): void;
 }
 
@@ -77,7 +83,9 @@ export interface KindExtensions<F extends Fields = Fields> {
  * adds. Adding a Kind is one folder plus one entry in `src/kinds/plugins.ts`.
  */
 export interface KindPlugin<F extends Fields = Fields, N extends string = string> extends KindExtensions<F> {
+  /** The Kind's definition (defineKind). */
   readonly kind: KindDefinition<F, N>;
+  /** The Kind's table and its later changes; their ids (`YYYYMMDDHHMM_name`) sort in the order they apply. */
   readonly migrations: readonly NamedMigration[];
   /** Only the GET routes, no writes and no watch (the events API). */
   readonly readOnly?: boolean;

@@ -4,13 +4,19 @@ import { type Fields, type FieldType, visibleFields } from './fields.ts';
 import type { KindDefinition, KindRow, Resource } from './kind.ts';
 import { type EmbeddedField, relationsOf } from './relations.ts';
 
+/** Turns a row of a Kind's table into the resource a client sees. */
 export type Presenter<F extends Fields> = (row: KindRow) => Resource<F>;
 
+/** The path of a Kind's collection under `basePath` (apiBase), or with `id` the path of one resource. */
 export function kindHref(basePath: string, kind: KindDefinition, id?: string): string {
   const collection = `${basePath}/${kind.plural}`;
   return id === undefined ? collection : `${collection}/${id}`;
 }
 
+/**
+ * The presenter of a Kind's rows, hrefs under `basePath` (apiBase): write-only fields left out, each
+ * reference shown as a link to its resource (null when there is none).
+ */
 export function createPresenter<F extends Fields>(basePath: string, kind: KindDefinition<F>): Presenter<F> {
   const fields = visibleFields(kind.fields);
   const relations = relationsOf(kind);
@@ -32,7 +38,10 @@ export function createPresenter<F extends Fields>(basePath: string, kind: KindDe
   };
 }
 
-// A column's value as JSON: times as RFC 3339 UTC text, bigints (which pg returns as text) as numbers.
+/**
+ * A column's value as JSON: times as RFC 3339 UTC text, bigints (which pg returns as text) as numbers;
+ * null (or undefined) as null.
+ */
 export function presentValue(type: FieldType, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (type === 'time') return (value as Date).toISOString();
@@ -40,8 +49,10 @@ export function presentValue(type: FieldType, value: unknown): unknown {
   return value;
 }
 
-// Adds the embedded fields of referenced resources (`fields=dinosaur.species`), read by the list's
-// joins as `dinosaur.species` columns, to each relation's object of a presented resource.
+/**
+ * Adds the embedded fields of referenced resources (`fields=dinosaur.species`), read by the list's
+ * joins as `dinosaur.species` columns, to each relation's object of a presented resource.
+ */
 export function embedRelated(
   kind: KindDefinition,
   embed: readonly EmbeddedField[],

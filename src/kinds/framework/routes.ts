@@ -14,8 +14,11 @@ import type { KindService } from './service.ts';
 const idParams = Type.Object({
   id: Type.String({ description: 'The resource id (KSUID)', examples: [exampleId] }),
 });
-// Examples only where "Try it out" should fill the field in: a search, an order or a projection there
-// would surprise whoever lists from the docs page, so those describe their syntax instead.
+/**
+ * The query parameters of a list, for the OpenAPI document. Examples only where "Try it out" should fill
+ * the field in: a search, an order or a projection there would surprise whoever lists from the docs
+ * page, so those describe their syntax instead.
+ */
 export const listQuery = Type.Object({
   page: Type.Optional(
     Type.Integer({ minimum: 1, default: 1, description: 'Page number, 1-based', examples: [1] }),
@@ -97,13 +100,18 @@ const watchStream = {
   examples: [`id: ${exampleEventId}\nevent: ADDED\ndata: {"type":"ADDED","object":{...}}\n\n`],
 };
 
+/** What a Kind's routes include besides list and get. */
 export interface KindRouteOptions {
-  readonly readOnly?: boolean; // only the GET routes (the events API)
+  /** Only the GET routes (the events API). */
+  readonly readOnly?: boolean;
+  /** Serves `?watch=true` on the list; without it the list offers no watch. */
   readonly watch?: WatchHandler;
 }
 
-// The routes of a Kind (docs/api.md#routes-of-a-kind): list and create on the collection, get, patch and
-// delete on an item.
+/**
+ * The routes of a Kind (docs/api.md#routes-of-a-kind): list and create on the collection, get, patch and
+ * delete on an item.
+ */
 export function registerKindRoutes(
   app: FastifyInstance,
   kind: KindDefinition,

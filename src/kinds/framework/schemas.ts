@@ -4,12 +4,18 @@ import { type FieldDefinition, type FieldType, isWriteOnly, visibleFields } from
 import type { KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
 
-// A Kind's JSON schemas, derived from its fields. They document the API (OpenAPI) and drive response
-// serialisation; request bodies are checked by body.ts, whose messages are part of the contract.
+/**
+ * A Kind's JSON schemas, derived from its fields. They document the API (OpenAPI) and drive response
+ * serialisation; request bodies are checked by body.ts, whose messages are part of the contract.
+ */
 export interface KindSchemas {
+  /** A resource; its `$id` is the Kind's name. */
   readonly resource: TSchema;
+  /** A page of the list; `$id` `<Kind>List`. */
   readonly list: TSchema;
+  /** A POST body; `$id` `<Kind>CreateRequest`, closed to properties the Kind does not have. */
   readonly createRequest: TSchema;
+  /** A PATCH body; `$id` `<Kind>PatchRequest`, closed like the create's. */
   readonly patchRequest: TSchema;
 }
 
@@ -106,6 +112,7 @@ function referenceSchema(target: KindDefinition): TSchema {
   );
 }
 
+/** A Kind's schemas, with examples; a reference names its target's collection under `base` (apiBase). */
 export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
   const fields = Object.entries(kind.fields);
   const relations = relationsOf(kind);

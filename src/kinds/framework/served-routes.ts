@@ -9,15 +9,21 @@ import type { KindService } from './service.ts';
 
 /** A Kind as the API serves it: its service, and the routes its plugin adds. */
 export interface ServedKind {
+  /** The Kind whose collection and items are served. */
   readonly kind: KindDefinition;
+  /** The service its handlers call. */
   readonly service: KindService;
+  /** Only the GET routes, no writes and no watch (the events API). */
   readonly readOnly?: boolean | undefined;
+  /** Routes its plugin adds besides the collection and its items. */
   readonly routes?: KindRoutes | undefined;
 }
 
 /** The watch streams, as the routes use them. */
 export interface Watch {
+  /** Answers a list's `?watch=true` with a stream of server-sent events. */
   readonly handle: WatchHandler;
+  /** Ends every open stream, so a shutdown does not wait for watchers. */
   closeAll(): void;
 }
 

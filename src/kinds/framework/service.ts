@@ -13,21 +13,29 @@ import type { KindRules } from './rules.ts';
 
 /** What every Kind service needs from the composition root. Time and ids come in as functions tests can control. */
 export interface ServiceDependencies {
+  /** The main pool. */
   readonly db: Db;
+  /** Now: the time of every write and of its event. */
   readonly clock: () => Date;
+  /** A new id, for resources and events. */
   readonly newId: () => string;
+  /** Called with an event's id once its write has committed, to wake controllers and watches. */
   readonly notify: Notify;
+  /** Told how long each write waited for its row's advisory lock (metrics). */
   readonly locks: LockObserver;
 }
 
 /** Preconditions of a write (docs/events.md#optimistic-concurrency). */
 export interface Condition {
+  /** An If-Match header: the write is refused (412) unless the resource's ETag matches. */
   readonly ifMatch?: string;
 }
 
 /** What the composition root builds a Kind service from. */
 export interface KindServiceParts<F extends Fields = Fields> {
+  /** The Kind served. */
   readonly kind: KindDefinition<F>;
+  /** What the service needs from the composition root. */
   readonly deps: ServiceDependencies;
   /** The fields of other Kinds that reference this one, for the delete rule. */
   readonly referrers?: readonly Referrer[];
@@ -50,6 +58,7 @@ export class KindService<F extends Fields = Fields> {
   private readonly rules: KindRules<F> | undefined;
   private readonly hiddenFromEvents: string[];
 
+  /** The plain service; the composition root builds it with createKindService, which may trace it. */
   constructor(parts: KindServiceParts<F>) {
     this.kind = parts.kind;
     this.dao = new KindDao(parts.kind);

@@ -2,24 +2,36 @@ import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Db } from '../../db/database.ts';
 import type { EventType } from '../../events/event-store.ts';
 
-// A position in the stream of one source's events: events are totally ordered by (txid, seq), and only
-// events of transactions older than every transaction still running in this database are read, so
-// nothing can later appear before a position already passed. `before` (a pg_snapshot) hides events that were already
-// visible when a new watch opened: a new watch starts at the present.
+/**
+ * A position in the stream of one source's events: events are totally ordered by (txid, seq), and only
+ * events of transactions older than every transaction still running in this database are read, so
+ * nothing can later appear before a position already passed. `before` (a pg_snapshot) hides events that
+ * were already visible when a new watch opened: a new watch starts at the present.
+ */
 export interface StreamPosition {
+  /** The transaction id (xid8) of the last event passed, as text. */
   readonly txid: string;
+  /** The `seq` of the last event passed (a bigint, as text). */
   readonly seq: string;
+  /** A pg_snapshot, as text, whose visible events are skipped; only a watch begun at the present has one. */
   readonly before?: string;
 }
 
+/** One event of a watched stream, with the resource as its change left it. */
 export interface StreamEvent {
+  /** The event's id: a stream message's `id:`, and a client's Last-Event-ID to resume from. */
   readonly id: string;
+  /** Create, Update or Delete. */
   readonly eventType: EventType;
+  /** This event's position: reading after it resumes with the next event. */
   readonly position: StreamPosition;
-  readonly matches: boolean; // whether the resource passes the watch's search
-  readonly row: Record<string, unknown>; // the resource's row as the change left it
+  /** Whether the resource passes the watch's search. */
+  readonly matches: boolean;
+  /** The resource's row as the change left it. */
+  readonly row: Record<string, unknown>;
 }
 
+/** The position of the present: a watch starting there sees only events committed after it opened. */
 export async function presentPosition(db: Db): Promise<StreamPosition> {
   const { rows } = await sql<{ txid: string; before: string }>`
     select pg_snapshot_xmin(pg_current_snapshot())::text as txid, pg_current_snapshot()::text as before`.execute(
@@ -30,6 +42,7 @@ export async function presentPosition(db: Db): Promise<StreamPosition> {
   return { txid: row.txid, seq: '0', before: row.before };
 }
 
+/** The position of the event with this id in this source's stream; undefined when there is none. */
 export async function positionOf(
   db: Db,
   source: string,
@@ -42,12 +55,14 @@ export async function positionOf(
   return rows[0];
 }
 
-// Events after a position, in stream order, up to the stable bound: the oldest transaction still
-// running in this database (transactions of other databases on the server cannot write our events), or
-// the snapshot's xmax when none runs. Each comes with the resource as its change left it (the event's
-// `object`; for events written without one, the current row), aliased as the table so that a compiled
-// search applies to it. A search through relations comes with the joins it needs (`relations`), which
-// join the related rows as they are now.
+/**
+ * Events after a position, in stream order, up to the stable bound: the oldest transaction still
+ * running in this database (transactions of other databases on the server cannot write our events), or
+ * the snapshot's xmax when none runs. Each comes with the resource as its change left it (the event's
+ * `object`; for events written without one, the current row), aliased as the table so that a compiled
+ * search applies to it. A search through relations comes with the joins it needs (`relations`), which
+ * join the related rows as they are now. At most `limit` events.
+ */
 export async function eventsAfter(
   db: Db,
   source: string,

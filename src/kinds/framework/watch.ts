@@ -14,9 +14,12 @@ import { createPresenter } from './presenter.ts';
 import { relationJoins } from './relations.ts';
 import { eventsAfter, positionOf, presentPosition, type StreamPosition } from './watch-query.ts';
 
+/** How often a watch stream shows it is alive, and reads when nothing wakes it. */
 export interface WatchSettings {
+  /** Milliseconds between comment heartbeats, which keep an idle stream open through proxies. */
   readonly heartbeatMs: number;
-  readonly pollMs: number; // the fallback when no notification arrives
+  /** Milliseconds between reads: the fallback when no notification arrives. */
+  readonly pollMs: number;
 }
 
 const changeTypes: Readonly<Record<EventType, string>> = {
@@ -26,12 +29,15 @@ const changeTypes: Readonly<Record<EventType, string>> = {
 };
 const batchSize = 100;
 
-// `GET /<kind>?watch=true` (docs/events.md#watching-a-collection): server-sent events read from the events
-// table. Each stream reads at most one batch at a time and waits for the client to take it before reading
-// more, so a slow client holds one batch of memory, never more.
+/**
+ * `GET /<kind>?watch=true` (docs/events.md#watching-a-collection): server-sent events read from the events
+ * table. Each stream reads at most one batch at a time and waits for the client to take it before reading
+ * more, so a slow client holds one batch of memory, never more.
+ */
 export class WatchStreams {
   private readonly open = new Set<ServerResponse>();
 
+  /** `listener`'s notifications wake the streams to read; `logger` gets the failed reads, which retry. */
   constructor(
     private readonly db: Db,
     private readonly listener: Listener,
@@ -39,6 +45,10 @@ export class WatchStreams {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * The WatchHandler: streams the Kind's changes matching the list's `search`, after `Last-Event-ID` when
+   * given (400 when that is no event of the Kind), else from now. Resolves when the client goes.
+   */
   readonly handle = async (
     request: FastifyRequest,
     reply: FastifyReply,
@@ -111,7 +121,7 @@ export class WatchStreams {
     }
   };
 
-  // Ends every open stream, so a graceful shutdown does not wait for watchers to leave.
+  /** Ends every open stream, so a graceful shutdown does not wait for watchers to leave. */
   closeAll(): void {
     for (const raw of this.open) raw.end();
   }

@@ -1,8 +1,10 @@
 import { type Kysely, sql } from 'kysely';
 import type { NamedMigration } from '../../../db/migrator.ts';
 
-// Idempotency-Key of creates (docs/events.md#idempotent-creates): the first response's row is kept with
-// the key, so a retry gets exactly what the first request got.
+/**
+ * Idempotency-Key of creates (docs/events.md#idempotent-creates): the first response's row is kept with
+ * the key, so a retry gets exactly what the first request got.
+ */
 export const createIdempotencyKeys: NamedMigration = {
   id: '202611251402_create_idempotency_keys',
   async up(db: Kysely<unknown>): Promise<void> {
