@@ -144,7 +144,7 @@ describe('a new service: trex clone, then trex generate', () => {
       // A dry run prints the plan even when it is refused, and writes nothing.
       const dryRefused = await trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed, '--dry-run');
       expect(dryRefused.code).toBe(2);
-      expect(dryRefused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^refused: .*weight/)]);
+      expect(dryRefused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^trex: refused: .*weight/)]);
       expect(dryRefused.stdout).toMatch(/^update src\/kinds\/gadgets\/model\.ts$/m);
       expect(dryRefused.stdout).toMatch(
         /^create src\/kinds\/gadgets\/migrations\/\d{12}_alter_gadgets\.ts$/m,

@@ -96,20 +96,17 @@ function sentBack(kind: KindDefinition, id: string): Record<string, TSchema> {
   };
 }
 
-// The relation `dinosaur` of `dinosaur_id`, as a resource shows it: where the referenced row is.
-// A list's `fields=dinosaur.species` adds the chosen fields of that row to this object.
-function referenceSchema(target: KindDefinition): TSchema {
-  return Type.Union(
-    [
-      Type.Object({
-        id: Type.String(),
-        kind: Type.String({ description: `Always "${target.name}"` }),
-        href: Type.String(),
-      }),
-      Type.Null(),
-    ],
-    { readOnly: true, description: `The referenced ${target.name}` },
-  );
+// The relation `dinosaur` of `dinosaur_id`, as a resource shows it: where the referenced row is; null
+// when the reference is optional and unset. A list's `fields=dinosaur.species` adds the chosen fields of
+// that row to this object.
+function referenceSchema(target: KindDefinition, required: boolean): TSchema {
+  const link = Type.Object({
+    id: Type.String(),
+    kind: Type.String({ description: `Always "${target.name}"` }),
+    href: Type.String(),
+  });
+  const options = { readOnly: true, description: `The referenced ${target.name}` };
+  return required ? Type.Object(link.properties, options) : Type.Union([link, Type.Null()], options);
 }
 
 /** A Kind's schemas, with examples; a reference names its target's collection under `base` (apiBase). */
@@ -147,7 +144,12 @@ export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
       ...Object.fromEntries(
         visibleFields(kind.fields).map(([name, field]) => [name, fieldSchema(field, !field.required, base)]),
       ),
-      ...Object.fromEntries(relations.map(({ name, target }) => [name, referenceSchema(target)])),
+      ...Object.fromEntries(
+        relations.map(({ name, field, target }) => [
+          name,
+          referenceSchema(target, kind.fields[field]?.required === true),
+        ]),
+      ),
       created_at: Type.String({
         format: 'date-time',
         description: 'RFC 3339, UTC, milliseconds',

@@ -13,12 +13,15 @@ export function createKindService<F extends Fields>(
   tracer: Tracer | undefined,
 ): KindService<F> {
   const service = new KindService(parts);
-  return tracer ? traced(service, tracer) : service;
+  return tracer ? tracedService(service, tracer) : service;
 }
 
-// A proxy whose methods run the service's own inside a span. The service's calls to its own methods go
-// to the service itself (`this` is the target), so one call is one span.
-function traced<F extends Fields>(service: KindService<F>, tracer: Tracer): KindService<F> {
+/**
+ * A proxy whose methods run the service's own inside a span named `<Kind>.<method>`, a subclass's
+ * methods included. The service's calls to its own methods go to the service itself (`this` is the
+ * target), so one call is one span. Every method answers a promise through it, as KindService's do.
+ */
+export function tracedService<S extends KindService>(service: S, tracer: Pick<Tracer, 'inSpan'>): S {
   const kind = service.kind.name;
   const wrapped = new Map<PropertyKey, unknown>();
   return new Proxy(service, {
