@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tsImport } from 'tsx/esm/api';
 import type { KindDefinition } from '../kinds/framework/kind.ts';
 import { GeneratorError } from './errors.ts';
 import { type FieldSpec, parseFieldSpecs } from './field-spec.ts';
@@ -153,7 +154,8 @@ async function existingFields(
     throw new GeneratorError(
       `${folder} exists but has no model.ts: it is not a Kind the generator can update`,
     );
-  const module = (await import(pathToFileURL(modelPath).href)) as Record<string, unknown>;
+  // Through tsx, as TypeScript: the compiled command (dist/) runs on plain Node, which loads no .ts file.
+  const module = (await tsImport(pathToFileURL(modelPath).href, import.meta.url)) as Record<string, unknown>;
   const kind = Object.values(module).find(isKindDefinition);
   if (!kind || kind.name !== names.name) {
     throw new GeneratorError(`${folder} holds the Kind '${kind?.name ?? 'unknown'}', not '${names.name}'`);

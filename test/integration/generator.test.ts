@@ -50,12 +50,12 @@ async function expectPasses(result: Promise<Result>): Promise<void> {
   expect(code, `${stdout.slice(-3000)}\n${stderr.slice(-3000)}`).toBe(0);
 }
 
-// The service type-checks, lints, and passes the given tests. The three run at once: the type check is
-// CPU-bound while the tests mostly wait on PostgreSQL.
+// The service type-checks, lints (formatting and the import layers), and passes the given tests. The
+// three run at once: the type check is CPU-bound while the tests mostly wait on PostgreSQL.
 async function checksPass(service: string, tests: string[]): Promise<void> {
   await Promise.all([
     expectPasses(npx(service, 'tsc', '-p', '.')),
-    expectPasses(npx(service, 'biome', 'check', '.')),
+    expectPasses(run(service, 'npm', ['run', '-s', 'lint'])),
     expectPasses(npx(service, 'vitest', 'run', ...tests)),
   ]);
 }
@@ -127,6 +127,8 @@ describe('a new service: trex clone, then trex generate', () => {
       expect(before.code).not.toBe(0);
       expect(before.stdout).toMatch(/colour-of\.ts.*Property 'colour' does not exist/);
 
+      // The regeneration runs the compiled command, as it does after `npm start` or `npm test` built it.
+      await expectPasses(run(copy, 'npm', ['run', '-s', 'build']));
       const model = readFileSync(join(gadgets, 'model.ts'), 'utf8');
       const changed =
         'title:string:required,count:int:required,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required,colour:string,find_id:ref:Fossil';
@@ -137,14 +139,16 @@ describe('a new service: trex clone, then trex generate', () => {
 
       // Dropping `weight` loses its values: refused in one line, and nothing written.
       const refused = await trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed);
-      expect(refused.code).toBe(2);
+      expect(refused.code, refused.stderr).toBe(2);
       expect(refused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/weight.*--force/)]);
       unchanged();
 
       // A dry run prints the plan even when it is refused, and writes nothing.
       const dryRefused = await trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed, '--dry-run');
       expect(dryRefused.code).toBe(2);
-      expect(dryRefused.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^trex: refused: .*weight/)]);
+      expect(dryRefused.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^trex: refused: .*weight/),
+      ]);
       expect(dryRefused.stdout).toMatch(/^update src\/kinds\/gadgets\/model\.ts$/m);
       expect(dryRefused.stdout).toMatch(
         /^create src\/kinds\/gadgets\/migrations\/\d{12}_alter_gadgets\.ts$/m,
@@ -186,6 +190,10 @@ describe('a new service: trex clone, then trex generate', () => {
       // the hand-written test of the rule, route, controller and background work.
       writeFileSync(extensions, handWrittenExtensions(colourRule));
       writeFileSync(join(copy, 'test/integration/gadget-extensions.test.ts'), extensionsTest);
+      // Formatted as a person's editor would.
+      await expectPasses(
+        npx(copy, 'biome', 'format', '--write', extensions, 'test/integration/gadget-extensions.test.ts'),
+      );
       await checksPass(copy, [...kindTests, 'test/integration/gadget-extensions.test.ts']);
     },
     8 * minutes,
