@@ -14,5 +14,6 @@ export default defineConfig({
     include: ['test/pooler/**/*.test.ts'],
     exclude: (base.test?.exclude ?? []).filter((pattern) => !pattern.startsWith('test/pooler')),
     isolate: true,
+    typecheck: { enabled: false }, // the type tests are npm test's
   },
 });
