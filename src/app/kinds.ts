@@ -30,10 +30,21 @@ export function buildKinds(
   const kinds = plugins.filter((plugin) => !plugin.readOnly).map((plugin) => plugin.kind);
   const serviceFor = <G extends Fields>(kind: KindDefinition<G>, plugin?: KindPlugin<G>): KindService<G> =>
     createKindService(
-      { kind, deps, referrers: referrersOf(kind, kinds), rules: plugin?.rules?.(context) },
+      {
+        kind,
+        deps,
+        referrers: referrersOf(kind, kinds),
+        rules: plugin?.rules?.(context),
+        stamps: plugin?.stamps?.(context),
+        scope: plugin?.scope?.(context),
+      },
       tracer,
     );
-  const context: PluginContext = { ...shared, kinds, serviceFor: (kind) => serviceFor(kind) };
+  const context: PluginContext = {
+    ...shared,
+    kinds,
+    serviceFor: (kind, extensions) => serviceFor(kind, extensions && { kind, migrations: [], ...extensions }),
+  };
   const contexts = plugins.map((plugin): [KindPlugin, KindContext] => [
     plugin,
     { ...context, service: serviceFor(plugin.kind, plugin) },

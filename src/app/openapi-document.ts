@@ -40,6 +40,7 @@ export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
       outbound: new HttpClient({ timeoutMs: 1, retryDelayMs: 1, userAgent: 'unused' }, metrics),
       newId,
       lease: { owner: 'unused', ms: config.events.leaseMs },
+      grants: () => true,
     },
     { db, clock: () => new Date(), newId, notify: noNotify, locks: metrics },
     undefined,

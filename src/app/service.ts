@@ -88,6 +88,7 @@ export async function startService(
       ),
       newId,
       lease,
+      grants: (claims, kind, verb) => access?.grants(claims, kind, verb) ?? true,
     },
     deps,
     tracer,

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { parseCookie } from 'cookie';
-import { createLocalJWKSet, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { ApiError } from '../errors/catalogue.ts';
@@ -18,6 +18,9 @@ export interface AccessControl {
   authenticate(headers: IncomingHttpHeaders): Promise<Account>;
   // 403 code 4 unless the policy grants `verb` on `kind` to the account.
   authorize(account: Account, kind: string, verb: Verb): void;
+  // Whether the policy grants `verb` on `kind` to a caller with these claims (true with authorization
+  // off): for work done later on a caller's behalf, such as a webhook's deliveries.
+  grants(claims: JWTPayload | undefined, kind: string, verb: string): boolean;
 }
 
 // Authentication, ACL and authorization as configured (docs/auth.md); undefined when JWT is off.
@@ -47,10 +50,11 @@ export async function createAccessControl(
       return account;
     },
     authorize: (account, kind, verb) => {
-      if (policy && !policyGrants(policy, account, kind, verb)) {
+      if (policy && !policyGrants(policy, account.claims, kind, verb)) {
         throw new ApiError('Forbidden', `Account '${account.username}' may not ${verb} ${kind}`);
       }
     },
+    grants: (claims, kind, verb) => !policy || policyGrants(policy, claims ?? {}, kind, verb),
   };
 }
 
@@ -98,11 +102,16 @@ function aclAdmits(acl: readonly AclEntry[], account: Account): boolean {
   return acl.some((entry) => claimMatches(account.claims, entry.claim, entry.pattern));
 }
 
-function policyGrants(policy: readonly PolicyRule[], account: Account, kind: string, verb: Verb): boolean {
+function policyGrants(
+  policy: readonly PolicyRule[],
+  claims: JWTPayload,
+  kind: string,
+  verb: string,
+): boolean {
   return policy.some(
     (rule) =>
       (rule.kinds.includes('*') || rule.kinds.includes(kind)) &&
       (rule.verbs.includes('*') || rule.verbs.includes(verb)) &&
-      (rule.claim === undefined || claimMatches(account.claims, rule.claim, rule.pattern)),
+      (rule.claim === undefined || claimMatches(claims, rule.claim, rule.pattern)),
   );
 }

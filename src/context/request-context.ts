@@ -5,6 +5,21 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export interface RequestContext {
   readonly actor: string; // the token's username, or `anonymous` when authentication is off
   readonly operationId: string | undefined;
+  // The caller of a request whose token was verified; undefined when authentication is off and for the
+  // service's own work.
+  readonly caller?: Caller;
+}
+
+// What the authorization policy lets the caller do, for the paths that reach more than their route's
+// Kind (a search through a relation, a webhook's sources, the events of other Kinds).
+export interface Caller {
+  readonly claims: Readonly<Record<string, unknown>>;
+  may(kind: string, verb: string): boolean;
+}
+
+// Whether the current caller may use `verb` on `kind`: always outside a request with a verified token.
+export function callerMay(kind: string, verb: string): boolean {
+  return currentContext().caller?.may(kind, verb) ?? true;
 }
 
 // Work done outside any request (controllers, upkeep) is the service's own.

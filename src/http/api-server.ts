@@ -141,9 +141,18 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   app.decorateRequest('account', undefined);
   // The audit context of the handler: set after authentication and body parsing (a context entered
   // earlier would be lost in the body stream's callbacks), and the handler runs inside it.
+  const access = deps.access;
   app.addHook('preHandler', (request, _reply, done) => {
-    const actor = request.account?.username || 'anonymous';
-    runInContext({ actor, operationId: request.id }, done);
+    const account = request.account;
+    const actor = account?.username || 'anonymous';
+    const caller =
+      account && access
+        ? {
+            claims: account.claims,
+            may: (kind: string, verb: string) => access.grants(account.claims, kind, verb),
+          }
+        : undefined;
+    runInContext({ actor, operationId: request.id, caller }, done);
   });
 
   await app.register(fastifyCors, {
@@ -163,7 +172,6 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   await registerOpenApiRoutes(app);
   // The protected routes live in their own scope: only they need a token.
   await app.register(async (scope) => {
-    const access = deps.access;
     if (access) {
       scope.addHook('onRequest', async (request) => {
         request.account = await access.authenticate(request.headers);

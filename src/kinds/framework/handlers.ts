@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { validationFailed } from '../../errors/catalogue.ts';
 import { apiBase } from '../../service-name.ts';
 import { parseCreateBody, parsePatchBody } from './body.ts';
+import { requireRelationAccess } from './caller-access.ts';
 import { entityTag, ifNoneMatchHolds } from './etag.ts';
 import type { IdempotencyKey } from './idempotency.ts';
 import type { KindDefinition } from './kind.ts';
@@ -47,6 +48,7 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
       const query = request.query as Record<string, unknown>;
       if (watch && query.watch === 'true') return await watch(request, reply, kind);
       const { page, size, where, orderBy, fields, embed, joins } = parseListQuery(query, listable);
+      requireRelationAccess(kind, joins);
       const { rows, total } = await service.list({
         where,
         orderBy,

@@ -11,7 +11,7 @@ import type { HttpClient } from '../../outbound/http-client.ts';
 import type { Fields } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import type { KindRules } from './rules.ts';
-import type { KindService } from './service.ts';
+import type { KindService, Scope, Stamps } from './service.ts';
 
 /** What the composition root hands every plugin hook. */
 export interface PluginContext {
@@ -31,8 +31,16 @@ export interface PluginContext {
   readonly newId: () => string;
   /** This process's claim owner and lease, for work claimed from a table as events are. */
   readonly lease: Lease;
-  /** A service for another Kind-shaped table the plugin serves (a read-only sub-collection). */
-  serviceFor<G extends Fields>(kind: KindDefinition<G>): KindService<G>;
+  /**
+   * Whether the authorization policy grants `verb` on `kind` to a caller with these claims (always,
+   * with authorization off): for work done later on a caller's behalf, such as a webhook's deliveries.
+   */
+  grants(claims: Readonly<Record<string, unknown>> | undefined, kind: string, verb: string): boolean;
+  /**
+   * A service for another Kind-shaped table the plugin serves (a read-only sub-collection), with the
+   * rules, stamps and scope given.
+   */
+  serviceFor<G extends Fields>(kind: KindDefinition<G>, extensions?: KindExtensions<G>): KindService<G>;
 }
 
 /** A hook's context for a Kind's own code: the plugin context and the Kind's own (typed) service. */
@@ -76,6 +84,13 @@ export interface KindExtensions<F extends Fields = Fields> {
   routes?(context: KindContext<F>): KindRoutes;
   /** Work that runs beside the requests (a dispatcher, a poller, a scheduled job). */
   background?(context: KindContext<F>): BackgroundWork;
+  /**
+   * Columns the service sets on every create and update from the request's context (who wrote the
+   * row), never from a body. They are not fields: never shown, searched, or copied into events.
+   */
+  stamps?(context: PluginContext): Stamps;
+  /** The rows the current caller may see: a condition every read and write of the Kind adds. */
+  scope?(context: PluginContext): Scope;
 }
 
 /**

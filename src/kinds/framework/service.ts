@@ -1,3 +1,5 @@
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
+import { callerMay, currentContext } from '../../context/request-context.ts';
 import { type LockObserver, lockForTransaction } from '../../db/advisory-lock.ts';
 import type { Db, Tx } from '../../db/database.ts';
 import { ApiError, notFound, validationFailed } from '../../errors/catalogue.ts';
@@ -31,6 +33,12 @@ export interface Condition {
   readonly ifMatch?: string;
 }
 
+/** Columns a service sets on every create and update, each from a function of the request's context. */
+export type Stamps = Readonly<Record<string, () => string | number | boolean | Date | null>>;
+
+/** A condition on the Kind's table that every read adds, or undefined when the caller may see every row. */
+export type Scope = () => RawBuilder<SqlBool> | undefined;
+
 /** What the composition root builds a Kind service from. */
 export interface KindServiceParts<F extends Fields = Fields> {
   /** The Kind served. */
@@ -41,6 +49,10 @@ export interface KindServiceParts<F extends Fields = Fields> {
   readonly referrers?: readonly Referrer[];
   /** Rules beyond the field types, checked before every write that changes something. */
   readonly rules?: KindRules<F> | undefined;
+  /** Columns set on every create and update from the request, never from a body (see KindExtensions). */
+  readonly stamps?: Stamps | undefined;
+  /** The rows the current caller may see, as a condition every read adds (see KindExtensions). */
+  readonly scope?: Scope | undefined;
 }
 
 /**
@@ -56,6 +68,8 @@ export class KindService<F extends Fields = Fields> {
   private readonly deps: ServiceDependencies;
   private readonly referrers: readonly Referrer[];
   private readonly rules: KindRules<F> | undefined;
+  private readonly stamps: Stamps;
+  private readonly scope: Scope | undefined;
   private readonly hiddenFromEvents: string[];
 
   /** The plain service; the composition root builds it with createKindService, which may trace it. */
@@ -65,13 +79,16 @@ export class KindService<F extends Fields = Fields> {
     this.deps = parts.deps;
     this.referrers = parts.referrers ?? [];
     this.rules = parts.rules;
-    // What an event leaves out of its row: write-only fields (secrets stay in their own table).
-    this.hiddenFromEvents = writeOnlyFields(parts.kind.fields);
+    this.stamps = parts.stamps ?? {};
+    this.scope = parts.scope;
+    // What an event leaves out of its row: write-only fields (secrets stay in their own table) and
+    // stamped columns, which are not the resource's.
+    this.hiddenFromEvents = [...writeOnlyFields(parts.kind.fields), ...Object.keys(this.stamps)];
   }
 
   /** The live resource with this id; 404 (an ApiError) when there is none. */
   async get(id: string): Promise<KindRow<F>> {
-    return (this.possibleId(id) && (await this.find(this.deps.db, id))) || this.notFound(id);
+    return (this.possibleId(id) && (await this.find(this.deps.db, id, false))) || this.notFound(id);
   }
 
   /**
@@ -84,7 +101,10 @@ export class KindService<F extends Fields = Fields> {
 
   /** A page of live rows: a compiled search, an order, an offset and a limit, and the total. */
   async list(selection: ListSelection): Promise<ListResult<F>> {
-    return (await this.dao.list(this.deps.db, selection)) as ListResult<F>;
+    const scope = this.scope?.();
+    const where =
+      scope && selection.where ? sql<SqlBool>`${scope} and (${selection.where})` : (scope ?? selection.where);
+    return (await this.dao.list(this.deps.db, { ...selection, where })) as ListResult<F>;
   }
 
   /**
@@ -97,7 +117,7 @@ export class KindService<F extends Fields = Fields> {
     const id = this.deps.newId();
     const print = fingerprint(values);
     await this.rules?.check(values as CheckedValues<F>, Object.keys(values));
-    const row = { ...values, id, created_at: now, updated_at: now, deleted_at: null };
+    const row = { ...values, ...this.stamped(), id, created_at: now, updated_at: now, deleted_at: null };
     // With no key to claim and no reference to check, the insert and its event are all there is: one
     // statement, no transaction.
     if (!idempotency && !this.writesReference(values)) {
@@ -128,7 +148,12 @@ export class KindService<F extends Fields = Fields> {
       await this.checkReferences(trx, changes);
       await this.rules?.check({ ...current, ...changes } as CheckedValues<F>, Object.keys(changes));
       const timed = this.timedNow(event);
-      const row = await this.dao.update(trx, id, { ...changes, updated_at: timed.at }, timed);
+      const row = await this.dao.update(
+        trx,
+        id,
+        { ...changes, ...this.stamped(), updated_at: timed.at },
+        timed,
+      );
       return { row, written: true };
     });
   }
@@ -150,7 +175,7 @@ export class KindService<F extends Fields = Fields> {
   private async lockedCurrent(trx: Tx, id: string, condition: Condition): Promise<KindRow> {
     if (!this.possibleId(id)) this.notFound(id);
     await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
-    const current = (await this.dao.find(trx, id)) ?? this.notFound(id);
+    const current = (await this.dao.find(trx, id, false, this.scope?.())) ?? this.notFound(id);
     if (condition.ifMatch !== undefined && !ifMatchHolds(condition.ifMatch, entityTag(current))) {
       throw new ApiError(
         'PreconditionFailed',
@@ -206,6 +231,13 @@ export class KindService<F extends Fields = Fields> {
       const id = values[name];
       if (field.type !== 'ref' || typeof id !== 'string') continue;
       const target = field.target();
+      // Whether a row exists is the target Kind's to tell: a caller who may not get it learns nothing.
+      if (!callerMay(target.name, 'get')) {
+        throw new ApiError(
+          'Forbidden',
+          `Account '${currentContext().actor}' may not get ${target.name}, which ${name} references`,
+        );
+      }
       if (!(this.possibleId(id) && (await new KindDao(target).lockLive(trx, id)))) {
         throw validationFailed(
           `${name} must reference an existing ${target.name}: no ${target.name} with id='${id}'`,
@@ -219,9 +251,14 @@ export class KindService<F extends Fields = Fields> {
     for (const { kind, field } of this.referrers) {
       const count = await new KindDao(kind).countReferencing(trx, field, id);
       if (count > 0) {
+        // How many is told only to a caller who may list the referring Kind.
+        const counted = callerMay(kind.name, 'list');
+        const referrers = counted
+          ? `${count} ${kind.name} resource${count === 1 ? '' : 's'}`
+          : `${kind.name} resources`;
         throw new ApiError(
           'Conflict',
-          `${this.kind.name} with id='${id}' is referenced by ${count} ${kind.name} resource${count === 1 ? '' : 's'} (${field}): delete or change ${count === 1 ? 'it' : 'them'} first`,
+          `${this.kind.name} with id='${id}' is referenced by ${referrers} (${field}): delete or change ${counted && count === 1 ? 'it' : 'them'} first`,
         );
       }
     }
@@ -231,8 +268,12 @@ export class KindService<F extends Fields = Fields> {
     return Object.entries(changes).some(([name, value]) => !sameValue(current[name], value));
   }
 
-  private async find(db: Db, id: string, includeDeleted = false): Promise<KindRow<F> | undefined> {
-    return (await this.dao.find(db, id, includeDeleted)) as KindRow<F> | undefined;
+  private async find(db: Db, id: string, includeDeleted: boolean): Promise<KindRow<F> | undefined> {
+    return (await this.dao.find(db, id, includeDeleted, this.scope?.())) as KindRow<F> | undefined;
+  }
+
+  private stamped(): FieldValues {
+    return Object.fromEntries(Object.entries(this.stamps).map(([column, value]) => [column, value()]));
   }
 
   // PostgreSQL text cannot hold NUL: such an id names nothing, and must not reach SQL.

@@ -7,6 +7,7 @@ import { badRequest } from '../../errors/catalogue.ts';
 import type { EventType } from '../../events/event-store.ts';
 import type { Listener } from '../../events/listener.ts';
 import { apiBase } from '../../service-name.ts';
+import { requireRelationAccess } from './caller-access.ts';
 import type { KindDefinition, KindRow } from './kind.ts';
 import { parseListQuery } from './list-params.ts';
 import { kindListable } from './listable.ts';
@@ -55,6 +56,7 @@ export class WatchStreams {
     kind: KindDefinition,
   ): Promise<void> => {
     const { where, joins } = parseListQuery(request.query as Record<string, unknown>, kindListable(kind));
+    requireRelationAccess(kind, joins);
     const search = where && { where, relations: relationJoins(kind, joins) };
     const lastEventId = request.headers['last-event-id'];
     let position: StreamPosition;

@@ -25,7 +25,12 @@ export function webhookDeliveries(context: PluginContext): BackgroundWork {
     logger,
   });
   // Fanning out is a short transaction on the shared pool: it never waits behind a slow receiver.
-  const fanOutEvent = fanOut(database.db, context.kinds, context.newId);
+  const fanOutEvent = fanOut({
+    db: database.db,
+    kinds: context.kinds,
+    newId: context.newId,
+    grants: context.grants,
+  });
   return {
     onEvent: async (event) => {
       if ((await fanOutEvent(event)) > 0) dispatcher.wake();

@@ -6,7 +6,7 @@ import { apiBase } from '../../service-name.ts';
 import type { KindDefinition, KindRow } from '../framework/kind.ts';
 import { createPresenter } from '../framework/presenter.ts';
 import { relationJoins } from '../framework/relations.ts';
-import { compiledFilterSearch, filterOf, listsAdmit } from './filter.ts';
+import { compiledFilterSearch, filterOf, listsAdmit, ownerSees } from './filter.ts';
 import { webhookKind } from './model.ts';
 import { deliveryPayload, type PayloadEvent } from './payload.ts';
 
@@ -15,14 +15,25 @@ interface EventRow extends PayloadEvent {
 }
 
 // The controller-manager handler for every event: one delivery per enabled webhook whose filter the
-// event passes, with the payload fixed now, in one transaction that also marks the event fanned out.
+// event passes and whose owner may list the event's Kind, with the payload fixed now, in one transaction that also marks the event fanned out.
 // Most events have no webhook to go to, and for them one read finds that and writes nothing. Running it
 // again for the same event (a retry, another replica after a crash) adds nothing.
-export function fanOut(
-  db: Db,
-  kinds: readonly KindDefinition[],
-  newId: () => string,
-): (event: EventRecord) => Promise<number> {
+export function fanOut({
+  db,
+  kinds,
+  newId,
+  grants,
+}: {
+  readonly db: Db;
+  readonly kinds: readonly KindDefinition[];
+  readonly newId: () => string;
+  // Whether the authorization policy lets a webhook's owner (these claims) list a Kind.
+  readonly grants: (
+    claims: Readonly<Record<string, unknown>> | undefined,
+    kind: string,
+    verb: string,
+  ) => boolean;
+}): (event: EventRecord) => Promise<number> {
   const byEventSource = new Map(kinds.map((kind) => [kind.eventSource, kind]));
   return async (record) => {
     const { rows: candidates } = await sql<{ subscribed: boolean }>`
@@ -41,7 +52,7 @@ export function fanOut(
       if (!event) return 0;
       const kind = byEventSource.get(event.source);
       const { rows: webhooks } = await sql<Record<string, unknown> & { id: string }>`
-        select w.id, w.sources, w.event_types, w.search from webhooks w
+        select w.id, w.sources, w.event_types, w.search, w.owner_claims from webhooks w
         where ${subscribedBefore(sql`${event.seq}::bigint`)}
         order by w.id`.execute(trx);
       const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
@@ -53,6 +64,9 @@ export function fanOut(
       for (const webhook of webhooks) {
         const filter = filterOf(webhook);
         if (!listsAdmit(filter, event.source, event.event_type)) continue;
+        // Only while the owner may still list what the event is about (and what its search reads).
+        const owner = (webhook.owner_claims ?? undefined) as Readonly<Record<string, unknown>> | undefined;
+        if (!(kind && ownerSees(filter, kind, (target) => grants(owner, target.name, 'list')))) continue;
         if (
           filter.search !== undefined &&
           !(kind && (await searchAdmits(trx, kind, filter.search, event.id)))

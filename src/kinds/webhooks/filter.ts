@@ -4,6 +4,7 @@ import type { CompiledSearch } from '../../search/compiler.ts';
 import type { KindDefinition } from '../framework/kind.ts';
 import { compileSearchParameter } from '../framework/list-params.ts';
 import { kindListable } from '../framework/listable.ts';
+import { relationsOf } from '../framework/relations.ts';
 
 export const eventTypes: readonly EventType[] = ['Create', 'Update', 'Delete'];
 
@@ -61,6 +62,50 @@ export function checkFilter(filter: WebhookFilter, kinds: readonly KindDefinitio
 
 export function compiledFilterSearch(search: string, kind: KindDefinition): CompiledSearch {
   return compileSearchParameter(search, kindListable(kind).searchable);
+}
+
+/**
+ * The first Kind the filter reaches that its owner may not list (`may` says whether the owner may): a
+ * source it names, or a Kind its search reaches through a relation (`dinosaur.species`). With no
+ * sources named, it covers only the Kinds the owner may list, so that is never refused.
+ */
+export function unlistableKind(
+  filter: WebhookFilter,
+  kinds: readonly KindDefinition[],
+  may: (kind: KindDefinition) => boolean,
+): KindDefinition | undefined {
+  for (const kind of coveredKinds(filter, kinds)) {
+    if (!may(kind)) {
+      if (filter.sources !== undefined) return kind;
+      continue;
+    }
+    const hidden = searchTargets(filter.search, kind).find((target) => !may(target));
+    if (hidden) return hidden;
+  }
+  return undefined;
+}
+
+/** Whether the owner may see an event of `kind` through this filter: may list it and what its search reaches. */
+export function ownerSees(
+  filter: WebhookFilter,
+  kind: KindDefinition,
+  may: (kind: KindDefinition) => boolean,
+): boolean {
+  return may(kind) && searchTargets(filter.search, kind).every(may);
+}
+
+// The Kinds a search reaches through relations when it is applied to `kind` (none if it does not compile).
+function searchTargets(search: string | undefined, kind: KindDefinition): KindDefinition[] {
+  if (search === undefined) return [];
+  let relations: ReadonlySet<string>;
+  try {
+    relations = compiledFilterSearch(search, kind).relations;
+  } catch {
+    return [];
+  }
+  return relationsOf(kind)
+    .filter(({ name }) => relations.has(name))
+    .map(({ target }) => target);
 }
 
 function coveredKinds(filter: WebhookFilter, kinds: readonly KindDefinition[]): KindDefinition[] {

@@ -1,9 +1,12 @@
+import { currentContext } from '../../context/request-context.ts';
+import { listableSources } from '../framework/caller-access.ts';
 import { definePlugin } from '../framework/plugin.ts';
 import { webhookDeliveries } from './background.ts';
 import { deliveriesRoutes } from './deliveries-routes.ts';
 import { deliveryKind } from './delivery-kind.ts';
 import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
 import { addDeliveryClaims } from './migrations/202612061501_add_delivery_claims.ts';
+import { addWebhookOwner } from './migrations/202612061800_add_webhook_owner.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -11,8 +14,21 @@ import { webhookRules } from './rules.ts';
 // filter, a deliveries sub-collection, and the background work that makes and sends deliveries.
 export const webhookPlugin = definePlugin({
   kind: webhookKind,
-  migrations: [createWebhooks, addDeliveryClaims],
+  migrations: [createWebhooks, addDeliveryClaims, addWebhookOwner],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
-  routes: (context) => deliveriesRoutes(context.service, context.serviceFor(deliveryKind)),
+  routes: (context) =>
+    deliveriesRoutes(
+      context.service,
+      context.serviceFor(deliveryKind, {
+        scope: () => listableSources(context.kinds, 'webhook_deliveries.source'),
+      }),
+    ),
   background: webhookDeliveries,
+  // The owner of a webhook is whoever last wrote it: its deliveries follow what the policy lets them list.
+  stamps: () => ({
+    owner_claims: () => {
+      const caller = currentContext().caller;
+      return caller ? JSON.stringify(caller.claims) : null;
+    },
+  }),
 });
