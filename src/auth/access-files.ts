@@ -16,6 +16,7 @@ export interface PolicyRule {
   readonly pattern: RegExp;
   readonly kinds: readonly string[]; // Kind names, or '*'
   readonly verbs: readonly string[]; // verbs, or '*'
+  readonly allTenants: boolean; // a caller it matches sees every tenant's rows (an administrator)
 }
 
 // `--acl-file`: a YAML list of `{claim, pattern}`.
@@ -26,7 +27,7 @@ export function loadAcl(path: string): AclEntry[] {
   }));
 }
 
-// `--authz-policy-file`: a YAML list of `{claim, pattern, kinds, verbs}` (or `{rules: [...]}`).
+// `--authz-policy-file`: a YAML list of `{claim, pattern, kinds, verbs, allTenants}` (or `{rules: [...]}`).
 export function loadPolicy(path: string): PolicyRule[] {
   return listIn(path).map((entry, index) => {
     const verbsGiven = strings(entry, 'verbs', path, index);
@@ -38,6 +39,7 @@ export function loadPolicy(path: string): PolicyRule[] {
       pattern: entry.pattern === undefined ? /^/ : pattern(entry, path, index),
       kinds: strings(entry, 'kinds', path, index),
       verbs: verbsGiven,
+      allTenants: flag(entry, 'allTenants', path, index),
     };
   });
 }
@@ -72,6 +74,13 @@ function strings(entry: Entry, key: string, path: string, index: number): string
     throw new ConfigError(`${path}: entry ${index + 1} needs '${key}' as a list of names`);
   }
   return value as string[];
+}
+
+function flag(entry: Entry, key: string, path: string, index: number): boolean {
+  const value = entry[key] ?? false;
+  if (typeof value !== 'boolean')
+    throw new ConfigError(`${path}: entry ${index + 1} has '${key}' that is not true or false`);
+  return value;
 }
 
 function pattern(entry: Entry, path: string, index: number): RegExp {

@@ -3,6 +3,7 @@ import { parseCookie } from 'cookie';
 import { createLocalJWKSet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
+import type { Caller } from '../context/request-context.ts';
 import { ApiError } from '../errors/catalogue.ts';
 import { type AclEntry, loadAcl, loadPolicy, type PolicyRule, type Verb } from './access-files.ts';
 import { type Account, accountFrom, claimMatches } from './claims.ts';
@@ -21,6 +22,8 @@ export interface AccessControl {
   // Whether the policy grants `verb` on `kind` to a caller with these claims (true with authorization
   // off): for work done later on a caller's behalf, such as a webhook's deliveries.
   grants(claims: JWTPayload | undefined, kind: string, verb: string): boolean;
+  // The caller a request's account stands for: what it may do, and its tenant with tenancy on.
+  caller(account: Account): Caller;
 }
 
 // Authentication, ACL and authorization as configured (docs/auth.md); undefined when JWT is off.
@@ -38,6 +41,8 @@ export async function createAccessControl(
   });
   const acl = auth.aclFile ? loadAcl(auth.aclFile) : undefined;
   const policy = auth.enableAuthz && auth.authzPolicyFile ? loadPolicy(auth.authzPolicyFile) : undefined;
+  const grants = (claims: JWTPayload | undefined, kind: string, verb: string): boolean =>
+    !policy || policyGrants(policy, claims ?? {}, kind, verb);
   return {
     authenticate: async (headers) => {
       const account = accountFrom(await verify(tokenOf(headers)));
@@ -54,7 +59,23 @@ export async function createAccessControl(
         throw new ApiError('Forbidden', `Account '${account.username}' may not ${verb} ${kind}`);
       }
     },
-    grants: (claims, kind, verb) => !policy || policyGrants(policy, claims ?? {}, kind, verb),
+    grants,
+    caller: (account) => ({
+      claims: account.claims,
+      may: (kind, verb) => grants(account.claims, kind, verb),
+      ...(auth.tenantClaim
+        ? {
+            tenancy: {
+              tenant: tenantOf(account.claims, auth.tenantClaim),
+              allTenants: (policy ?? []).some(
+                (rule) =>
+                  rule.allTenants &&
+                  (rule.claim === undefined || claimMatches(account.claims, rule.claim, rule.pattern)),
+              ),
+            },
+          }
+        : {}),
+    }),
   };
 }
 
@@ -100,6 +121,12 @@ function tokenOf(headers: IncomingHttpHeaders): string {
 
 function aclAdmits(acl: readonly AclEntry[], account: Account): boolean {
   return acl.some((entry) => claimMatches(account.claims, entry.claim, entry.pattern));
+}
+
+// A tenant is a non-empty string or number claim; anything else names none.
+function tenantOf(claims: JWTPayload, claim: string): string | undefined {
+  const value = claims[claim];
+  return (typeof value === 'string' && value !== '') || typeof value === 'number' ? String(value) : undefined;
 }
 
 function policyGrants(

@@ -48,6 +48,8 @@ export interface Config {
     readonly aclFile: string | undefined;
     readonly enableAuthz: boolean;
     readonly authzPolicyFile: string | undefined;
+    // The claim that carries the caller's tenant; undefined: no tenancy (every caller sees every row).
+    readonly tenantClaim: string | undefined;
   };
   readonly metrics: { readonly address: Address };
   readonly health: { readonly address: Address };
@@ -150,6 +152,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       aclFile: text('aclFile') || undefined,
       enableAuthz: bool('enableAuthz', true),
       authzPolicyFile: text('authzPolicyFile') || undefined,
+      tenantClaim: tenantClaim(enableJwt, text('tenantClaim')),
     },
     metrics: {
       address: parseHostPort(options.metricsServerBindaddress.flag, text('metricsServerBindaddress')),
@@ -210,6 +213,14 @@ function readEnvironment(environ: Environ): Environment {
   const known = environments.find((environment) => environment === name);
   if (!known) throw new ConfigError(`unknown environment '${name}': use one of ${environments.join(', ')}`);
   return known;
+}
+
+// Tenants come from verified tokens: with JWT authentication off there is no caller to scope.
+function tenantClaim(enableJwt: boolean, claim: string): string | undefined {
+  if (claim === '') return undefined;
+  if (!enableJwt)
+    throw new ConfigError(`--${options.tenantClaim.flag} needs --enable-jwt: tenants come from tokens`);
+  return claim;
 }
 
 function httpUrl(flag: string, text: string): string {

@@ -260,6 +260,13 @@ export const options = {
     default: '',
     help: 'YAML rules granting verbs on Kinds to tokens whose claims match',
   },
+  tenantClaim: {
+    flag: 'tenant-claim',
+    type: 'string',
+    commands: serve,
+    default: '',
+    help: "The token claim naming the caller's tenant (e.g. org_id): tenant-scoped Kinds show each tenant only its own rows",
+  },
   // Events and controllers
   enableEventNotify: {
     flag: 'enable-event-notify',

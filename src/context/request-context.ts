@@ -15,6 +15,9 @@ export interface RequestContext {
 export interface Caller {
   readonly claims: Readonly<Record<string, unknown>>;
   may(kind: string, verb: string): boolean;
+  // With tenancy on (--tenant-claim): the caller's tenant (undefined when the token names none), and
+  // whether the policy lets the caller see every tenant (an administrator). Without tenancy, undefined.
+  readonly tenancy?: { readonly tenant: string | undefined; readonly allTenants: boolean };
 }
 
 // Whether the current caller may use `verb` on `kind`: always outside a request with a verified token.

@@ -12,6 +12,8 @@ export interface ChangeEvent {
   readonly eventType: EventType;
   // Columns the event's copy of the row leaves out: write-only fields never reach the events table.
   readonly hidden: readonly string[];
+  // Whether the row belongs to a tenant (its `tenant_id`), which the event then records too.
+  readonly tenanted?: boolean;
 }
 
 // The events table is an outbox, and each change and its event are a single statement: they commit
@@ -28,9 +30,11 @@ export async function changeWithEvent<Row>(
   const { rows } = await sql<Row>`
     with changed as (${change}),
     recorded as (
-      insert into events (id, source, source_id, event_type, object, actor, operation_id, created_at, updated_at)
+      insert into events
+        (id, source, source_id, event_type, object, actor, operation_id, created_at, updated_at, tenant_id)
       select ${event.id}, ${event.source}, changed.id, ${event.eventType},
-        to_jsonb(changed) - ${[...event.hidden]}::text[], ${actor}, ${operationId ?? null}, ${event.at}, ${event.at}
+        to_jsonb(changed) - ${[...event.hidden]}::text[], ${actor}, ${operationId ?? null}, ${event.at}, ${event.at},
+        ${event.tenanted ? sql`changed.tenant_id` : sql`null`}
       from changed
     )
     select * from changed`.execute(db);

@@ -8,7 +8,7 @@ import { type FieldSpec, parseFieldSpecs } from './field-spec.ts';
 import { fileState, formatAndStamp } from './generated-files.ts';
 import { type KindNames, kindNames } from './names.ts';
 import { addPluginEntry } from './plugin-list.ts';
-import { schemaChange } from './schema-change.ts';
+import { schemaChange, tenantColumn } from './schema-change.ts';
 import {
   alterMigrationFile,
   createMigrationFile,
@@ -23,6 +23,8 @@ export interface GenerateOptions {
   readonly root: string; // the project
   readonly kind: string;
   readonly fields: string;
+  // Whether the Kind's rows belong to tenants (--tenant-scoped); an existing tenant-scoped Kind stays so.
+  readonly tenantScoped: boolean;
   readonly now: Date;
 }
 
@@ -57,7 +59,9 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
         `field '${name}' references ${target.name}, but there is no src/kinds/${target.plural}/model.ts`,
       );
   }
-  const previous = await existingFields(options.root, folder, names);
+  const existing = await existingKind(options.root, folder, names);
+  const previous = existing?.fields;
+  const tenantScoped = options.tenantScoped || existing?.tenantScoped === true;
   // Everything that would lose work or data, reported together; --force lets it through.
   const losses: string[] = [];
   const refuse = (reason: string): void => {
@@ -79,26 +83,30 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
     changes.push({
       path: `${folder}/migrations/${id}.ts`,
       action: 'create',
-      content: createMigrationFile(names, id, fields),
+      content: createMigrationFile(names, id, fields, tenantScoped),
     });
     migrationIds.push(id);
   } else {
     const change = schemaChange(names.plural, previous, fields);
     for (const loss of change.losses) refuse(loss);
-    if (change.statements.length > 0) {
+    const statements = [
+      ...change.statements,
+      ...(tenantScoped && !existing?.tenantScoped ? tenantColumn(names.plural) : []),
+    ];
+    if (statements.length > 0) {
       const id = `${nextMigrationStamp(options.root, options.now)}_alter_${names.plural}`;
-      migration = [...change.statements];
+      migration = statements;
       changes.push({
         path: `${folder}/migrations/${id}.ts`,
         action: 'create',
-        content: alterMigrationFile(id, change.statements),
+        content: alterMigrationFile(id, statements),
       });
       migrationIds.push(id);
     }
   }
 
   const generated: [string, string][] = [
-    [`${folder}/model.ts`, modelFile(names, fields)],
+    [`${folder}/model.ts`, modelFile(names, fields, tenantScoped)],
     [`${folder}/plugin.ts`, pluginFile(names, migrationIds)],
     [`test/support/factories/${names.plural}.ts`, factoryFile(names, fields)],
     [`test/integration/${names.plural}.test.ts`, testFile(names, fields)],
@@ -142,12 +150,13 @@ export function applyGeneration(root: string, plan: GenerationPlan): void {
   );
 }
 
-// The fields of the Kind already in `folder`, read from its model; undefined for a new Kind.
-async function existingFields(
+// The fields of the Kind already in `folder`, and whether it is tenant-scoped, read from its model;
+// undefined for a new Kind.
+async function existingKind(
   root: string,
   folder: string,
   names: KindNames,
-): Promise<FieldSpec[] | undefined> {
+): Promise<{ fields: FieldSpec[]; tenantScoped: boolean } | undefined> {
   const modelPath = join(root, folder, 'model.ts');
   if (!existsSync(join(root, folder))) return undefined;
   if (!existsSync(modelPath))
@@ -160,12 +169,13 @@ async function existingFields(
   if (!kind || kind.name !== names.name) {
     throw new GeneratorError(`${folder} holds the Kind '${kind?.name ?? 'unknown'}', not '${names.name}'`);
   }
-  return Object.entries(kind.fields).map(([name, field]) => ({
+  const fields = Object.entries(kind.fields).map(([name, field]) => ({
     name,
     type: field.type,
     required: field.required,
     ...(field.type === 'ref' ? { target: kindNames(field.target().name) } : {}),
   }));
+  return { fields, tenantScoped: kind.tenantScoped === true };
 }
 
 function isKindDefinition(value: unknown): value is KindDefinition {

@@ -145,13 +145,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   app.addHook('preHandler', (request, _reply, done) => {
     const account = request.account;
     const actor = account?.username || 'anonymous';
-    const caller =
-      account && access
-        ? {
-            claims: account.claims,
-            may: (kind: string, verb: string) => access.grants(account.claims, kind, verb),
-          }
-        : undefined;
+    const caller = account && access ? access.caller(account) : undefined;
     runInContext({ actor, operationId: request.id, caller }, done);
   });
 

@@ -5,7 +5,7 @@ import { parseFieldSpecs } from '../../src/generator/field-spec.ts';
 import { kindNames } from '../../src/generator/names.ts';
 import { addPluginEntry } from '../../src/generator/plugin-list.ts';
 import { schemaChange } from '../../src/generator/schema-change.ts';
-import { extensionsFile } from '../../src/generator/templates.ts';
+import { createMigrationFile, extensionsFile, modelFile } from '../../src/generator/templates.ts';
 import { serviceName } from '../../src/service-name.ts';
 
 const refusal = (run: () => unknown): string => {
@@ -189,6 +189,23 @@ describe('the hand-owned extensions.ts', () => {
     const file = extensionsFile(kindNames('FizzBuzz'), true);
     expect(file).toContain("import { fizzBuzzControllers } from './controllers.ts';");
     expect(file).toContain('controllers: ({ service, logger }) => fizzBuzzControllers(service, logger),');
+  });
+});
+
+describe('a tenant-scoped Kind (--tenant-scoped)', () => {
+  const fields = parseFieldSpecs('name:string:required');
+
+  it('says so in its model, and its migration adds the tenant column and the index lists use', () => {
+    expect(modelFile(kindNames('Rocket'), fields, true)).toContain('  tenantScoped: true,\n});');
+    expect(modelFile(kindNames('Rocket'), fields, false)).not.toContain('tenantScoped');
+    const migration = createMigrationFile(kindNames('Rocket'), '202612061200_create_rockets', fields, true);
+    expect(migration).toContain(`alter table "rockets" add column tenant_id text not null default ''`);
+    expect(migration).toContain(
+      'create index "rockets_tenant_live_order" on "rockets" (tenant_id, created_at, id) where deleted_at is null',
+    );
+    expect(
+      createMigrationFile(kindNames('Rocket'), '202612061200_create_rockets', fields, false),
+    ).not.toContain('tenant_id');
   });
 });
 

@@ -7,6 +7,7 @@ export const dinosaurKind = defineKind({
   fields: {
     species: defineField('string', { required: true, description: 'The species of the dinosaur' }),
   },
+  tenantScoped: true,
 });
 
 export type Dinosaur = Resource<typeof dinosaurKind.fields>;

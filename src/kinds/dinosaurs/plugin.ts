@@ -1,10 +1,11 @@
 import { definePlugin } from '../framework/plugin.ts';
 import { dinosaurExtensions } from './extensions.ts';
 import { createDinosaurs } from './migrations/202611251401_create_dinosaurs.ts';
+import { addDinosaurTenant } from './migrations/202612061900_add_dinosaur_tenant.ts';
 import { dinosaurKind } from './model.ts';
 
 export const dinosaurPlugin = definePlugin({
   kind: dinosaurKind,
-  migrations: [createDinosaurs],
+  migrations: [createDinosaurs, addDinosaurTenant],
   ...dinosaurExtensions,
 });

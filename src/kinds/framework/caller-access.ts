@@ -3,7 +3,7 @@ import { callerMay, currentContext } from '../../context/request-context.ts';
 import { ApiError } from '../../errors/catalogue.ts';
 import type { KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
-import type { Scope } from './service.ts';
+import type { Scope } from './scope.ts';
 
 /**
  * 403 code 4 unless the caller may list every Kind a list or watch reaches through a relation (a search,

@@ -4,7 +4,7 @@ import { type ChangeEvent, changeWithEvent } from '../../events/event-store.ts';
 import type { OrderTerm } from '../../search/order.ts';
 import type { Fields } from './fields.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
-import { type EmbeddedField, relationJoins } from './relations.ts';
+import { type EmbeddedField, type JoinScope, relationJoins } from './relations.ts';
 
 // Every Kind table, seen by the generic DAO. Column names are the Kind's JSON field names.
 type KindTables = Record<string, KindRow>;
@@ -24,6 +24,8 @@ export interface ListSelection {
   readonly joins?: readonly string[];
   /** Fields of referenced rows, read as the key `<relation>.<field>` of each row. */
   readonly embed?: readonly EmbeddedField[];
+  /** A condition each joined relation's rows must meet too (the caller's tenant), if any. */
+  readonly joinScope?: JoinScope;
 }
 
 /** One page of rows, and how many rows match over all pages. */
@@ -84,7 +86,7 @@ export class KindDao {
   async list(db: Kysely<Database>, selection: ListSelection): Promise<ListResult> {
     const table = sql.table(this.table);
     const live = sql<SqlBool>`${sql.ref(`${this.table}.deleted_at`)} is null`;
-    const from = sql`${table} ${relationJoins(this.kind, selection.joins ?? [])}`;
+    const from = sql`${table} ${relationJoins(this.kind, selection.joins ?? [], this.table, selection.joinScope)}`;
     const where = selection.where ? sql`${live} and ${selection.where}` : live;
     const counted = await sql<{
       total: string;
@@ -114,9 +116,10 @@ export class KindDao {
    * Whether the live row with this id exists, locking it against deletion (FOR SHARE) until the
    * transaction ends: a row being referenced cannot be deleted under the reference being written.
    */
-  async lockLive(db: Kysely<Database>, id: string): Promise<boolean> {
+  async lockLive(db: Kysely<Database>, id: string, scope?: RawBuilder<SqlBool>): Promise<boolean> {
     const { rows } = await sql`
-      select 1 from ${sql.table(this.table)} where id = ${id} and deleted_at is null for share`.execute(db);
+      select 1 from ${sql.table(this.table)} where id = ${id} and deleted_at is null
+        ${scope ? sql`and ${scope}` : sql``} for share`.execute(db);
     return rows.length > 0;
   }
 

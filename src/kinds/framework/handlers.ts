@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { currentContext } from '../../context/request-context.ts';
 import { validationFailed } from '../../errors/catalogue.ts';
 import { apiBase } from '../../service-name.ts';
 import { parseCreateBody, parsePatchBody } from './body.ts';
@@ -106,7 +107,11 @@ function idempotencyKey(request: FastifyRequest, kind: KindDefinition): Idempote
   if (typeof key !== 'string' || !idempotencyKeyFormat.test(key)) {
     throw validationFailed('Idempotency-Key must be 1 to 255 visible ASCII characters');
   }
-  return { scope: `${kind.plural}:${request.account?.username ?? ''}`, key };
+  const caller = `${kind.plural}:${request.account?.username ?? ''}`;
+  // With tenancy, a key is the caller's within its tenant: the same username in another tenant never
+  // replays this one's create.
+  const tenancy = currentContext().caller?.tenancy;
+  return { scope: tenancy ? JSON.stringify([caller, tenancy.tenant ?? null]) : caller, key };
 }
 
 // Keeps only the requested properties of a presented resource.

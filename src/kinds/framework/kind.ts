@@ -14,6 +14,11 @@ export interface KindDefinition<F extends Fields = Fields, N extends string = st
   readonly eventSource: string;
   /** The fields, by JSON name; their types type the Kind's rows, values and resources. */
   readonly fields: F;
+  /**
+   * Whether each row belongs to a tenant (its `tenant_id` column): with `--tenant-claim` set, every
+   * caller reads and writes only its own tenant's rows (docs/auth.md#tenants).
+   */
+  readonly tenantScoped: boolean;
 }
 
 /** Properties every resource has besides its fields. */
@@ -27,12 +32,13 @@ export function defineKind<F extends Fields, const N extends string>(definition:
   name: N;
   plural: string;
   fields: F;
+  tenantScoped?: boolean;
 }): KindDefinition<F, N> {
   checkReferenceNames(definition);
   const eventSource = definition.plural.replace(/(^|_)([a-z])/g, (_match, _sep, letter: string) =>
     letter.toUpperCase(),
   );
-  return Object.freeze({ ...definition, eventSource });
+  return Object.freeze({ ...definition, eventSource, tenantScoped: definition.tenantScoped ?? false });
 }
 
 // A relation is named after its field (`dinosaur_id` → `dinosaur`), and that name must be free: it

@@ -11,7 +11,8 @@ import type { HttpClient } from '../../outbound/http-client.ts';
 import type { Fields } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import type { KindRules } from './rules.ts';
-import type { KindService, Scope, Stamps } from './service.ts';
+import type { Scope } from './scope.ts';
+import type { KindService, Stamps } from './service.ts';
 
 /** What the composition root hands every plugin hook. */
 export interface PluginContext {

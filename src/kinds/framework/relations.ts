@@ -1,4 +1,4 @@
-import { type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { ReferenceField } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 
@@ -76,13 +76,17 @@ export function relationJoins(
   kind: KindDefinition,
   names: Iterable<string>,
   alias: string = kind.plural,
+  scope?: JoinScope,
 ): RawBuilder<unknown> {
   const wanted = new Set(names);
   const joins = relationsOf(kind)
     .filter(({ name }) => wanted.has(name))
-    .map(
-      ({ name, field, target }) =>
-        sql`left join ${sql.table(target.plural)} as ${sql.id(name)} on ${sql.ref(`${name}.id`)} = ${sql.ref(`${alias}.${field}`)} and ${sql.ref(`${name}.deleted_at`)} is null`,
-    );
+    .map(({ name, field, target }) => {
+      const scoped = scope?.(target, name);
+      return sql`left join ${sql.table(target.plural)} as ${sql.id(name)} on ${sql.ref(`${name}.id`)} = ${sql.ref(`${alias}.${field}`)} and ${sql.ref(`${name}.deleted_at`)} is null${scoped ? sql` and ${scoped}` : sql``}`;
+    });
   return sql.join(joins, sql` `);
 }
+
+/** A condition on a joined relation's rows (`alias` names them in the statement), if any. */
+export type JoinScope = (target: KindDefinition, alias: string) => RawBuilder<SqlBool> | undefined;

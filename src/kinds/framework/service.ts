@@ -12,6 +12,8 @@ import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } 
 import type { CheckedValues, FieldValues, KindDefinition, KindRow } from './kind.ts';
 import type { Referrer } from './relations.ts';
 import type { KindRules } from './rules.ts';
+import { allOf, type Scope } from './scope.ts';
+import { tenantCondition, tenantOfNewRow } from './tenancy.ts';
 
 /** What every Kind service needs from the composition root. Time and ids come in as functions tests can control. */
 export interface ServiceDependencies {
@@ -35,9 +37,6 @@ export interface Condition {
 
 /** Columns a service sets on every create and update, each from a function of the request's context. */
 export type Stamps = Readonly<Record<string, () => string | number | boolean | Date | null>>;
-
-/** A condition on the Kind's table that every read adds, or undefined when the caller may see every row. */
-export type Scope = () => RawBuilder<SqlBool> | undefined;
 
 /** What the composition root builds a Kind service from. */
 export interface KindServiceParts<F extends Fields = Fields> {
@@ -101,10 +100,14 @@ export class KindService<F extends Fields = Fields> {
 
   /** A page of live rows: a compiled search, an order, an offset and a limit, and the total. */
   async list(selection: ListSelection): Promise<ListResult<F>> {
-    const scope = this.scope?.();
+    const scope = this.readScope();
     const where =
       scope && selection.where ? sql<SqlBool>`${scope} and (${selection.where})` : (scope ?? selection.where);
-    return (await this.dao.list(this.deps.db, { ...selection, where })) as ListResult<F>;
+    return (await this.dao.list(this.deps.db, {
+      ...selection,
+      where,
+      joinScope: tenantCondition,
+    })) as ListResult<F>;
   }
 
   /**
@@ -117,7 +120,15 @@ export class KindService<F extends Fields = Fields> {
     const id = this.deps.newId();
     const print = fingerprint(values);
     await this.rules?.check(values as CheckedValues<F>, Object.keys(values));
-    const row = { ...values, ...this.stamped(), id, created_at: now, updated_at: now, deleted_at: null };
+    const row = {
+      ...values,
+      ...this.stamped(),
+      ...(this.kind.tenantScoped ? { tenant_id: tenantOfNewRow(this.kind) } : {}),
+      id,
+      created_at: now,
+      updated_at: now,
+      deleted_at: null,
+    };
     // With no key to claim and no reference to check, the insert and its event are all there is: one
     // statement, no transaction.
     if (!idempotency && !this.writesReference(values)) {
@@ -175,7 +186,7 @@ export class KindService<F extends Fields = Fields> {
   private async lockedCurrent(trx: Tx, id: string, condition: Condition): Promise<KindRow> {
     if (!this.possibleId(id)) this.notFound(id);
     await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
-    const current = (await this.dao.find(trx, id, false, this.scope?.())) ?? this.notFound(id);
+    const current = (await this.dao.find(trx, id, false, this.readScope())) ?? this.notFound(id);
     if (condition.ifMatch !== undefined && !ifMatchHolds(condition.ifMatch, entityTag(current))) {
       throw new ApiError(
         'PreconditionFailed',
@@ -207,6 +218,7 @@ export class KindService<F extends Fields = Fields> {
       source: this.kind.eventSource,
       eventType,
       hidden: this.hiddenFromEvents,
+      tenanted: this.kind.tenantScoped,
     };
     const { row, written } = await change(event);
     if (written) this.deps.notify(event.id);
@@ -238,7 +250,8 @@ export class KindService<F extends Fields = Fields> {
           `Account '${currentContext().actor}' may not get ${target.name}, which ${name} references`,
         );
       }
-      if (!(this.possibleId(id) && (await new KindDao(target).lockLive(trx, id)))) {
+      const sameTenant = tenantCondition(target, target.plural);
+      if (!(this.possibleId(id) && (await new KindDao(target).lockLive(trx, id, sameTenant)))) {
         throw validationFailed(
           `${name} must reference an existing ${target.name}: no ${target.name} with id='${id}'`,
         );
@@ -269,7 +282,13 @@ export class KindService<F extends Fields = Fields> {
   }
 
   private async find(db: Db, id: string, includeDeleted: boolean): Promise<KindRow<F> | undefined> {
-    return (await this.dao.find(db, id, includeDeleted, this.scope?.())) as KindRow<F> | undefined;
+    return (await this.dao.find(db, id, includeDeleted, this.readScope())) as KindRow<F> | undefined;
+  }
+
+  // What every read and write of the Kind's rows adds for the current caller: its tenant, and the
+  // plugin's scope. Undefined when the caller may reach every row.
+  private readScope(): RawBuilder<SqlBool> | undefined {
+    return allOf([tenantCondition(this.kind, this.kind.plural), this.scope?.()]);
   }
 
   private stamped(): FieldValues {

@@ -42,16 +42,16 @@ export async function presentPosition(db: Db): Promise<StreamPosition> {
   return { txid: row.txid, seq: '0', before: row.before };
 }
 
-/** The position of the event with this id in this source's stream; undefined when there is none. */
+/** The position of the event with this id in this source's stream (and tenant); undefined when there is none. */
 export async function positionOf(
   db: Db,
   source: string,
   eventId: string,
+  tenant: RawBuilder<SqlBool> | undefined,
 ): Promise<StreamPosition | undefined> {
   const { rows } = await sql<{ txid: string; seq: string }>`
-    select txid::text as txid, seq::text as seq from events where id = ${eventId} and source = ${source}`.execute(
-    db,
-  );
+    select txid::text as txid, seq::text as seq from events e
+    where id = ${eventId} and source = ${source} ${tenant ? sql`and ${tenant}` : sql``}`.execute(db);
   return rows[0];
 }
 
@@ -69,6 +69,7 @@ export async function eventsAfter(
   table: string,
   after: StreamPosition,
   search: { readonly where: RawBuilder<SqlBool>; readonly relations: RawBuilder<unknown> } | undefined,
+  tenant: RawBuilder<SqlBool> | undefined, // on `e`, the event: only the caller's tenant's events
   limit: number,
 ): Promise<StreamEvent[]> {
   const hidden = after.before
@@ -104,7 +105,7 @@ export async function eventsAfter(
         coalesce(e.object, (select to_jsonb(current_row) from ${resource} current_row where current_row.id = e.source_id))
       ) as ${resource}
       ${search?.relations ?? sql``}
-    where e.source = ${source}
+    where e.source = ${source} ${tenant ? sql`and ${tenant}` : sql``}
       and (e.txid, e.seq) > (${after.txid}::xid8, ${after.seq}::bigint)
       and e.txid < bound.txid
       ${hidden}

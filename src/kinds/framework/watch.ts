@@ -13,6 +13,7 @@ import { parseListQuery } from './list-params.ts';
 import { kindListable } from './listable.ts';
 import { createPresenter } from './presenter.ts';
 import { relationJoins } from './relations.ts';
+import { tenantCondition } from './tenancy.ts';
 import { eventsAfter, positionOf, presentPosition, type StreamPosition } from './watch-query.ts';
 
 /** How often a watch stream shows it is alive, and reads when nothing wakes it. */
@@ -57,11 +58,14 @@ export class WatchStreams {
   ): Promise<void> => {
     const { where, joins } = parseListQuery(request.query as Record<string, unknown>, kindListable(kind));
     requireRelationAccess(kind, joins);
-    const search = where && { where, relations: relationJoins(kind, joins) };
+    // Decided now, in the request's context: the caller's tenant keeps the stream to its own events, and
+    // the related rows a search reads to its own rows.
+    const tenant = tenantCondition(kind, 'e');
+    const search = where && { where, relations: relationJoins(kind, joins, kind.plural, tenantCondition) };
     const lastEventId = request.headers['last-event-id'];
     let position: StreamPosition;
     if (typeof lastEventId === 'string' && lastEventId !== '') {
-      const known = await positionOf(this.db, kind.eventSource, lastEventId);
+      const known = await positionOf(this.db, kind.eventSource, lastEventId, tenant);
       if (!known) throw badRequest(`Last-Event-ID '${lastEventId}' is not an event of ${kind.plural}`);
       position = known;
     } else {
@@ -103,7 +107,15 @@ export class WatchStreams {
       if (!wanted) await new Promise<void>((resolve) => (wake = resolve));
       wanted = false;
       try {
-        const events = await eventsAfter(this.db, kind.eventSource, kind.plural, position, search, batchSize);
+        const events = await eventsAfter(
+          this.db,
+          kind.eventSource,
+          kind.plural,
+          position,
+          search,
+          tenant,
+          batchSize,
+        );
         for (const event of events) {
           position = event.position;
           if (!event.matches) continue;

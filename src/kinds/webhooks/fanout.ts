@@ -1,4 +1,4 @@
-import { type RawBuilder, sql } from 'kysely';
+import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import type { Db, Tx } from '../../db/database.ts';
 import type { EventRecord } from '../../events/controllers.ts';
 import type { CompiledSearch } from '../../search/compiler.ts';
@@ -12,11 +12,13 @@ import { deliveryPayload, type PayloadEvent } from './payload.ts';
 
 interface EventRow extends PayloadEvent {
   seq: string;
+  tenant_id: string | null; // the tenant of a tenant-scoped Kind's row; null otherwise
 }
 
 // The controller-manager handler for every event: one delivery per enabled webhook whose filter the
-// event passes and whose owner may list the event's Kind, with the payload fixed now, in one transaction that also marks the event fanned out.
-// Most events have no webhook to go to, and for them one read finds that and writes nothing. Running it
+// event passes and whose owner may list the event's Kind, of the event's tenant (any webhook for a Kind
+// that belongs to no tenant), with the payload fixed now, in one transaction that also marks the event
+// fanned out. Most events have no webhook to go to, and for them one read finds that and writes nothing. Running it
 // again for the same event (a retry, another replica after a crash) adds nothing.
 export function fanOut({
   db,
@@ -37,7 +39,9 @@ export function fanOut({
   const byEventSource = new Map(kinds.map((kind) => [kind.eventSource, kind]));
   return async (record) => {
     const { rows: candidates } = await sql<{ subscribed: boolean }>`
-      select exists (select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)}) as subscribed
+      select exists (
+        select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)} and ${ofTenant(sql`e.tenant_id`)}
+      ) as subscribed
       from events e where e.id = ${record.id}`.execute(db);
     if (candidates[0]?.subscribed !== true) return 0;
     return await db.transaction().execute(async (trx) => {
@@ -46,14 +50,14 @@ export function fanOut({
         returning event_id`.execute(trx);
       if (marked.length === 0) return 0;
       const { rows: events } = await sql<EventRow>`
-        select id, source, source_id, event_type, created_at, actor, operation_id, seq::text as seq
+        select id, source, source_id, event_type, created_at, actor, operation_id, seq::text as seq, tenant_id
         from events where id = ${record.id}`.execute(trx);
       const event = events[0];
       if (!event) return 0;
       const kind = byEventSource.get(event.source);
       const { rows: webhooks } = await sql<Record<string, unknown> & { id: string }>`
         select w.id, w.sources, w.event_types, w.search, w.owner_claims from webhooks w
-        where ${subscribedBefore(sql`${event.seq}::bigint`)}
+        where ${subscribedBefore(sql`${event.seq}::bigint`)} and ${ofTenant(sql`${event.tenant_id}::text`)}
         order by w.id`.execute(trx);
       const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
       const payload = deliveryPayload(
@@ -67,10 +71,7 @@ export function fanOut({
         // Only while the owner may still list what the event is about (and what its search reads).
         const owner = (webhook.owner_claims ?? undefined) as Readonly<Record<string, unknown>> | undefined;
         if (!(kind && ownerSees(filter, kind, (target) => grants(owner, target.name, 'list')))) continue;
-        if (
-          filter.search !== undefined &&
-          !(kind && (await searchAdmits(trx, kind, filter.search, event.id)))
-        )
+        if (filter.search !== undefined && !(kind && (await searchAdmits(trx, kind, filter.search, event))))
           continue;
         await sql`
           insert into webhook_deliveries
@@ -94,6 +95,11 @@ function subscribedBefore(seq: RawBuilder<unknown>): RawBuilder<unknown> {
       < ${seq}`;
 }
 
+// A webhook of the event's tenant, or any webhook when the event's Kind belongs to no tenant.
+function ofTenant(tenant: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`(${tenant} is null or w.tenant_id = ${tenant})`;
+}
+
 // The resource as the event's change left it (events keep a copy), typed by its table's columns.
 async function resourceOf(
   trx: Tx,
@@ -109,13 +115,13 @@ async function resourceOf(
 }
 
 // Whether the resource, as the event left it, matches a webhook's search; a search through a relation
-// (`dinosaur.species`) sees the related row as it is now. A search that no longer means anything for
+// (`dinosaur.species`) sees the related row as it is now, if it belongs to the event's tenant. A search that no longer means anything for
 // this Kind (a field since removed) matches nothing.
 async function searchAdmits(
   trx: Tx,
   kind: KindDefinition,
   search: string,
-  eventId: string,
+  event: { readonly id: string; readonly tenant_id: string | null },
 ): Promise<boolean> {
   let compiled: CompiledSearch;
   try {
@@ -127,7 +133,11 @@ async function searchAdmits(
   const { rows } = await sql<{ matches: boolean }>`
     select coalesce(${compiled.where}, false) as matches from events e
       cross join lateral jsonb_populate_record(null::${table}, e.object) as ${table}
-      ${relationJoins(kind, compiled.relations)}
-    where e.id = ${eventId} and e.object is not null`.execute(trx);
+      ${relationJoins(kind, compiled.relations, kind.plural, (target, alias) =>
+        target.tenantScoped && event.tenant_id !== null
+          ? sql<SqlBool>`${sql.ref(`${alias}.tenant_id`)} = ${event.tenant_id}`
+          : undefined,
+      )}
+    where e.id = ${event.id} and e.object is not null`.execute(trx);
   return rows[0]?.matches === true;
 }

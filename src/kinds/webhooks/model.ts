@@ -50,6 +50,7 @@ export const webhookKind = defineKind({
     }),
     enabled: defineField('bool', { required: true, description: 'Deliveries are made only while true' }),
   },
+  tenantScoped: true,
 });
 
 export type Webhook = Resource<typeof webhookKind.fields>;

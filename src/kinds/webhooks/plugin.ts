@@ -7,6 +7,7 @@ import { deliveryKind } from './delivery-kind.ts';
 import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
 import { addDeliveryClaims } from './migrations/202612061501_add_delivery_claims.ts';
 import { addWebhookOwner } from './migrations/202612061800_add_webhook_owner.ts';
+import { addWebhookTenant } from './migrations/202612061902_add_webhook_tenant.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -14,7 +15,7 @@ import { webhookRules } from './rules.ts';
 // filter, a deliveries sub-collection, and the background work that makes and sends deliveries.
 export const webhookPlugin = definePlugin({
   kind: webhookKind,
-  migrations: [createWebhooks, addDeliveryClaims, addWebhookOwner],
+  migrations: [createWebhooks, addDeliveryClaims, addWebhookOwner, addWebhookTenant],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) =>
     deliveriesRoutes(
