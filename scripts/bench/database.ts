@@ -15,6 +15,7 @@ export interface BenchDatabase {
 
 export const seededRows = 10_000;
 export const speciesCount = 500; // so a species search finds seededRows / speciesCount rows
+export const tenantCount = 10; // the rows are spread over tenant-0 ... tenant-9 (row n: tenant-(n % 10))
 export const seededId = (n: number): string => `bench-d-${String(n).padStart(5, '0')}`;
 
 export async function openBenchDatabase(logger: Logger): Promise<BenchDatabase> {
@@ -40,18 +41,19 @@ export async function openBenchDatabase(logger: Logger): Promise<BenchDatabase> 
   };
 }
 
-// 10,000 dinosaurs over 500 species, and a fossil referencing each; written directly, without events.
+// 10,000 dinosaurs over 500 species and ten tenants, and a fossil referencing each (of the same tenant);
+// written directly, without events.
 export async function seed(database: BenchDatabase): Promise<void> {
   await database.query(
-    `insert into dinosaurs (id, species, created_at, updated_at)
+    `insert into dinosaurs (id, species, created_at, updated_at, tenant_id)
      select 'bench-d-' || lpad(n::text, 5, '0'), 'bench species ' || (n % ${speciesCount}),
-       now() - n * interval '1 second', now()
+       now() - n * interval '1 second', now(), 'tenant-' || (n % ${tenantCount})
      from generate_series(1, ${seededRows}) as n`,
   );
   await database.query(
-    `insert into fossils (id, site, dinosaur_id, created_at, updated_at)
+    `insert into fossils (id, site, dinosaur_id, created_at, updated_at, tenant_id)
      select 'bench-f-' || lpad(n::text, 5, '0'), 'bench site ' || n, 'bench-d-' || lpad(n::text, 5, '0'),
-       now() - n * interval '1 second', now()
+       now() - n * interval '1 second', now(), 'tenant-' || (n % ${tenantCount})
      from generate_series(1, ${seededRows}) as n`,
   );
   await database.query('analyze');

@@ -1,7 +1,7 @@
 // `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR]`: TRex under load next to a bare
 // Fastify + pg server doing the same SQL on the same database, in one run; then the event pipeline next
-// to graphile-worker draining the same backlog; figures as ratios to those baselines
-// (docs/performance.md).
+// to graphile-worker draining the same backlog; then reads without and with tenancy; figures as ratios
+// to those baselines (docs/performance.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,7 @@ import { measureInTurns } from './load.ts';
 import { measurePipeline } from './pipeline.ts';
 import { freePort, type ServerProcess, startServer } from './processes.ts';
 import { printReport, type Report } from './report.ts';
+import { measureTenancy } from './tenancy.ts';
 import { startTrex } from './trex-process.ts';
 import { type Target, workloads } from './workloads.ts';
 
@@ -23,8 +24,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     out: { type: 'string' },
-    // Only the workloads and sections whose name contains this: 'event latency' and 'pipeline' are
-    // sections; the backlog after the write workloads is then left out.
+    // Only the workloads and sections whose name contains this: 'event latency', 'pipeline' and
+    // 'tenancy' are sections; the backlog after the write workloads is then left out.
     only: { type: 'string' },
     // Each server writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) when it stops:
     // TRex under DIR/trex, the baseline under DIR/bare.
@@ -47,6 +48,7 @@ try {
   if (picked('pipeline')) process.stderr.write('bench: event pipeline against graphile-worker\n');
   // The HTTP servers are stopped by now: their controllers would take the pipeline's events too.
   const pipeline = picked('pipeline') ? await measurePipeline(database) : undefined;
+  const tenancy = picked('tenancy') ? await measureTenancy(database, scratch, seconds) : undefined;
 
   const report: Report = {
     machine: machineDescription(),
@@ -54,6 +56,7 @@ try {
     workloads: rows,
     ...httpFigures,
     pipeline,
+    tenancy,
   };
   printReport(report);
   if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);

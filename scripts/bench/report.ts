@@ -36,6 +36,12 @@ export interface Report {
     readonly turns: number; // drains of each side at each concurrency
     readonly runs: readonly PipelineRun[];
   };
+  // The same reads without and with --tenant-claim (scripts/bench/tenancy.ts).
+  readonly tenancy?: readonly {
+    readonly name: string;
+    readonly without: LoadResult;
+    readonly with: LoadResult;
+  }[];
   readonly rssMb?: number; // TRex's peak resident set size
   readonly heapMb?: number; // the largest size of its V8 heap seen after a workload
 }
@@ -82,6 +88,7 @@ export function printReport(report: Report): void {
         ]
       : []),
     ...(report.pipeline ? ['', ...pipelineTable(report.pipeline)] : []),
+    ...(report.tenancy ? ['', ...tenancyTable(report.tenancy)] : []),
   ];
   process.stdout.write(`${output.join('\n')}\n`);
 }
@@ -122,6 +129,26 @@ function workloadTable(workloads: Report['workloads']): string[] {
       String(baseline?.cpuUsPerRequest ?? ''),
       r === undefined ? '' : r.toFixed(2),
       verdicts.join(', '),
+    ];
+  });
+  return table(header, lines);
+}
+
+// Tenancy may cost at most 10% of a read's throughput.
+export const tenancyMinimumRatio = 0.9;
+
+function tenancyTable(rows: NonNullable<Report['tenancy']>): string[] {
+  const header = ['tenancy', 'req/s without', 'p99 without', 'req/s with', 'p99 with', 'ratio', 'target'];
+  const lines = rows.map((row) => {
+    const r = ratio(row.with, row.without) ?? 0;
+    return [
+      row.name,
+      String(row.without.requestsPerSecond),
+      String(row.without.p99Ms),
+      String(row.with.requestsPerSecond),
+      String(row.with.p99Ms),
+      r.toFixed(2),
+      `${verdict(r >= tenancyMinimumRatio)} (ratio ≥ ${tenancyMinimumRatio})`,
     ];
   });
   return table(header, lines);
