@@ -29,6 +29,12 @@ export interface ListSelection {
 }
 
 /** One page of rows, and how many rows match over all pages. */
+/** Which rows a read by id may find besides its id: one tenant's, and those a scope admits. */
+export interface RowFilter {
+  readonly tenant?: string | undefined;
+  readonly scope?: RawBuilder<SqlBool> | undefined;
+}
+
 export interface ListResult<F extends Fields = Fields> {
   /** The page's rows, in the list's order. */
   readonly rows: KindRow<F>[];
@@ -47,36 +53,39 @@ export class KindDao {
 
   /**
    * The live row with this id, undefined when there is none; with `includeDeleted`, a soft-deleted
-   * one too; with `scope`, only a row that condition admits. Every GET runs it, so its SQL is built once (building and compiling it each time cost 5%
+   * one too; only a row of `only.tenant` and that `only.scope` admits. Every GET runs it, so its SQL is built once (building and compiling it each time cost 5%
    * of a GET).
    */
   async find(
     db: Kysely<Database>,
     id: string,
     includeDeleted = false,
-    scope?: RawBuilder<SqlBool>,
+    only: RowFilter = {},
   ): Promise<KindRow | undefined> {
-    if (scope) {
+    if (only.scope) {
       const live = includeDeleted ? sql`` : sql`and deleted_at is null`;
+      const tenant = only.tenant === undefined ? sql`` : sql`and tenant_id = ${only.tenant}`;
       const { rows } = await sql<KindRow>`
-        select * from ${sql.table(this.table)} where id = ${id} ${live} and (${scope})`.execute(db);
+        select * from ${sql.table(this.table)} where id = ${id} ${live} ${tenant} and (${only.scope})`.execute(
+        db,
+      );
       return rows[0];
     }
-    this.findQueries ??= [false, true].map(
-      (deletedToo) =>
-        this.kindDb(db)
-          .selectFrom(this.table)
-          .selectAll()
-          .where('id', '=', id)
-          .$if(!deletedToo, (query) => query.where('deleted_at', 'is', null))
-          .compile().sql,
+    this.findQueries ??= [false, true].flatMap((deletedToo) =>
+      [false, true].map((tenanted) => {
+        const live = deletedToo ? '' : ' and deleted_at is null';
+        return `select * from "${this.table}" where id = $1${live}${tenanted ? ' and tenant_id = $2' : ''}`;
+      }),
     );
-    const query = this.findQueries[includeDeleted ? 1 : 0] ?? '';
-    const { rows } = await db.executeQuery<KindRow>(CompiledQuery.raw(query, [id]));
+    const tenanted = only.tenant !== undefined;
+    const query = this.findQueries[(includeDeleted ? 2 : 0) + (tenanted ? 1 : 0)] ?? '';
+    const parameters = tenanted ? [id, only.tenant] : [id];
+    const { rows } = await db.executeQuery<KindRow>(CompiledQuery.raw(query, parameters));
     return rows[0];
   }
 
-  private findQueries: string[] | undefined; // without and with deleted rows, $1 the id
+  // Without and with deleted rows, each without and with a tenant: $1 the id, $2 the tenant.
+  private findQueries: string[] | undefined;
 
   /**
    * One page of live rows and the number of rows matching, ignoring paging, in one statement each.

@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../db/database.ts';
 import { ApiError, notFound, validationFailed } from '../../errors/catalogue.ts';
 import type { ChangeEvent, EventType } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
-import { KindDao, type ListResult, type ListSelection } from './dao.ts';
+import { KindDao, type ListResult, type ListSelection, type RowFilter } from './dao.ts';
 import { entityTag, ifMatchHolds } from './etag.ts';
 import { type Fields, isWriteOnly } from './fields.ts';
 import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } from './idempotency.ts';
@@ -13,7 +13,7 @@ import type { CheckedValues, FieldValues, KindDefinition, KindRow } from './kind
 import type { Referrer } from './relations.ts';
 import type { KindRules } from './rules.ts';
 import { allOf, type Scope } from './scope.ts';
-import { tenantCondition, tenantOfNewRow } from './tenancy.ts';
+import { keptTenant, tenantCondition, tenantOfNewRow } from './tenancy.ts';
 
 /** What every Kind service needs from the composition root. Time and ids come in as functions tests can control. */
 export interface ServiceDependencies {
@@ -186,7 +186,7 @@ export class KindService<F extends Fields = Fields> {
   private async lockedCurrent(trx: Tx, id: string, condition: Condition): Promise<KindRow> {
     if (!this.possibleId(id)) this.notFound(id);
     await lockForTransaction(trx, this.kind.plural, id, this.deps.locks);
-    const current = (await this.dao.find(trx, id, false, this.readScope())) ?? this.notFound(id);
+    const current = (await this.dao.find(trx, id, false, this.rowFilter())) ?? this.notFound(id);
     if (condition.ifMatch !== undefined && !ifMatchHolds(condition.ifMatch, entityTag(current))) {
       throw new ApiError(
         'PreconditionFailed',
@@ -282,13 +282,18 @@ export class KindService<F extends Fields = Fields> {
   }
 
   private async find(db: Db, id: string, includeDeleted: boolean): Promise<KindRow<F> | undefined> {
-    return (await this.dao.find(db, id, includeDeleted, this.readScope())) as KindRow<F> | undefined;
+    return (await this.dao.find(db, id, includeDeleted, this.rowFilter())) as KindRow<F> | undefined;
   }
 
   // What every read and write of the Kind's rows adds for the current caller: its tenant, and the
   // plugin's scope. Undefined when the caller may reach every row.
   private readScope(): RawBuilder<SqlBool> | undefined {
     return allOf([tenantCondition(this.kind, this.kind.plural), this.scope?.()]);
+  }
+
+  // The same for a read by id, whose statement the DAO keeps prepared for the tenant alone.
+  private rowFilter(): RowFilter {
+    return { tenant: keptTenant(this.kind), scope: this.scope?.() };
   }
 
   private stamped(): FieldValues {

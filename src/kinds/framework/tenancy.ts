@@ -11,18 +11,18 @@ import type { Scope } from './scope.ts';
  * every tenant. A caller whose token names no tenant may not use a tenant-scoped Kind (403 code 4).
  */
 export function tenantCondition(kind: KindDefinition, alias: string): RawBuilder<SqlBool> | undefined {
-  const tenant = callerTenant(kind);
+  const tenant = keptTenant(kind);
   return tenant === undefined ? undefined : sql<SqlBool>`${sql.ref(`${alias}.tenant_id`)} = ${tenant}`;
 }
 
 /** The tenant a new row of `kind` belongs to: its writer's ('' with tenancy off or for an administrator without one). */
 export function tenantOfNewRow(kind: KindDefinition): string {
-  callerTenant(kind);
+  keptTenant(kind);
   return currentContext().caller?.tenancy?.tenant ?? '';
 }
 
-// The tenant the current caller is kept to on `kind`, undefined when it is kept to none.
-function callerTenant(kind: KindDefinition): string | undefined {
+/** The tenant the current caller is kept to on `kind`, undefined when it is kept to none (as tenantCondition). */
+export function keptTenant(kind: KindDefinition): string | undefined {
   if (!kind.tenantScoped) return undefined;
   const { caller, actor } = currentContext();
   const tenancy = caller?.tenancy;
