@@ -170,7 +170,11 @@ describe('a new service: trex clone, then trex generate', () => {
       expect(dryForced.stdout).toMatch(/dry run: nothing written/);
       unchanged();
 
-      await expectPasses(trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed, '--force'));
+      // ... and the Kind becomes tenant-scoped on the way.
+      await expectPasses(
+        trex(copy, 'generate', '--kind', 'Gadget', '--fields', changed, '--force', '--tenant-scoped'),
+      );
+      expect(readFileSync(join(gadgets, 'model.ts'), 'utf8')).toContain('tenantScoped: true');
       // Every hand-written line is as it was.
       expect(readFileSync(extensions, 'utf8')).toBe(handWrittenExtensions(''));
       expect(readFileSync(probe, 'utf8')).toBe(colourProbe);
@@ -184,6 +188,10 @@ describe('a new service: trex clone, then trex generate', () => {
       expect(alter).toMatch(/add column "colour" text/);
       expect(alter).toMatch(/add column "find_id" text references "fossils" \(id\) on delete restrict/);
       expect(alter).toMatch(/create index "gadgets_find_id" on "gadgets" \("find_id"\)/);
+      expect(alter).toMatch(/add column tenant_id text not null default ''/);
+      expect(alter).toMatch(
+        /create index "gadgets_tenant_live_order" on "gadgets" \(tenant_id, created_at, id\)/,
+      );
 
       // The next hand edit uses the new field; the service type-checks and lints, the test run migrates a
       // fresh template database through both migrations, and the Kind's tests pass with its new fields, with
