@@ -103,6 +103,25 @@ describe('environment', () => {
   });
 });
 
+describe('tenant-claim', () => {
+  it('is off unless given, and then names the claim', () => {
+    expect(loadConfig('serve', complete, {}).auth.tenantClaim).toBeUndefined();
+    const config = loadConfig(
+      'serve',
+      { ...complete, enableJwt: 'true', tenantClaim: 'org_id' },
+      { TREX_ENV: 'production' },
+    );
+    expect(config.auth.tenantClaim).toBe('org_id');
+  });
+
+  it('refuses to start without JWT authentication, which is where tenants come from', () => {
+    const error = configError(() =>
+      loadConfig('serve', { ...complete, enableJwt: 'false', tenantClaim: 'org_id' }, {}),
+    );
+    expect(error.message).toBe('--tenant-claim needs --enable-jwt: tenants come from tokens');
+  });
+});
+
 describe('enable-jwt', () => {
   it('is off by default in development and on in every other environment', () => {
     expect(loadConfig('serve', {}, {}).auth.enableJwt).toBe(false);
