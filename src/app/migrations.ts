@@ -2,7 +2,7 @@ import type { NamedMigration } from '../db/migrator.ts';
 import { createEvents } from '../events/migrations/202611251400_create_events.ts';
 import { addEventAudit } from '../events/migrations/202611251700_add_event_audit.ts';
 import { addEventClaims } from '../events/migrations/202612061500_add_event_claims.ts';
-import { addEventTenant } from '../events/migrations/202612061903_add_event_tenant.ts';
+import { addEventTenant } from '../events/migrations/202612061859_add_event_tenant.ts';
 import { createIdempotencyKeys } from '../kinds/framework/migrations/202611251402_create_idempotency_keys.ts';
 import { plugins } from '../kinds/plugins.ts';
 

@@ -34,6 +34,12 @@ export function loadPolicy(path: string): PolicyRule[] {
     const unknown = verbsGiven.filter((verb) => verb !== '*' && !(verbs as readonly string[]).includes(verb));
     if (unknown.length > 0)
       throw new ConfigError(`${path}: rule ${index + 1} has unknown verbs ${unknown.join(', ')}`);
+    // A pattern without a claim would match nothing and grant everyone; an administrator must be named.
+    if (entry.claim === undefined && (entry.pattern !== undefined || entry.allTenants === true)) {
+      throw new ConfigError(
+        `${path}: rule ${index + 1} has ${entry.pattern !== undefined ? "a 'pattern'" : "'allTenants'"} but no 'claim' it applies to`,
+      );
+    }
     return {
       claim: entry.claim === undefined ? undefined : text(entry, 'claim', path, index),
       pattern: entry.pattern === undefined ? /^/ : pattern(entry, path, index),

@@ -13,7 +13,7 @@ export interface FieldSpec {
 
 const types: readonly FieldType[] = ['string', 'int', 'int64', 'float', 'bool', 'time', 'ref'];
 // Names every resource has already, and words that would shadow the service's own columns.
-const reserved = new Set(['id', 'kind', 'href', 'created_at', 'updated_at', 'deleted_at']);
+const reserved = new Set(['id', 'kind', 'href', 'created_at', 'updated_at', 'deleted_at', 'tenant_id']);
 
 // `name:string:required,count:int,owner_id:ref:Owner,...` (docs/generator.md#add-a-kind); fields are
 // optional unless `:required`.
@@ -45,7 +45,9 @@ function parseFieldSpec(item: string): FieldSpec {
     );
   }
   if (reserved.has(name))
-    throw new GeneratorError(`field '${name}' is reserved: every resource has it already`);
+    throw new GeneratorError(
+      `field '${name}' is reserved: every resource has it already, or the service keeps it`,
+    );
   if (keywords.has(name)) {
     throw new GeneratorError(`field '${name}' is a word of the search language: choose another name`);
   }

@@ -91,7 +91,7 @@ export async function planGeneration(options: GenerateOptions): Promise<Generati
     for (const loss of change.losses) refuse(loss);
     const statements = [
       ...change.statements,
-      ...(tenantScoped && !existing?.tenantScoped ? tenantColumn(names.plural) : []),
+      ...(tenantScoped && !existing?.tenantScoped ? tenantColumn(names.plural, names.eventSource) : []),
     ];
     if (statements.length > 0) {
       const id = `${nextMigrationStamp(options.root, options.now)}_alter_${names.plural}`;

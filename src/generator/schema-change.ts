@@ -96,11 +96,13 @@ function describe({ type, target }: FieldSpec): string {
   return target ? `ref to ${target.name}` : type;
 }
 
-// A tenant-scoped Kind's tenant column and the index its lists use: every list of a tenant is one
-// range of it (docs/auth.md#tenants). Rows already there belong to no tenant until a migration fills it.
-export function tenantColumn(table: string): string[] {
+// A tenant-scoped Kind's tenant column, the index its lists use (every list of a tenant is one range of
+// it), and its events so far, which belong to no tenant ('') as its rows do until a migration fills both
+// (docs/auth.md#tenants).
+export function tenantColumn(table: string, eventSource: string): string[] {
   return [
     `alter table "${table}" add column tenant_id text not null default ''`,
     `create index "${table}_tenant_live_order" on "${table}" (tenant_id, created_at, id) where deleted_at is null`,
+    `update events set tenant_id = '' where source = '${eventSource}' and tenant_id is null`,
   ];
 }

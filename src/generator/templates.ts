@@ -120,7 +120,7 @@ ${columns.join('\n')}
       )`,
     `create index "${names.plural}_live_order" on "${names.plural}" (created_at, id) where deleted_at is null`,
     ...fields.filter(({ target }) => target).map((field) => referenceIndex(names.plural, field)),
-    ...(tenantScoped ? tenantColumn(names.plural) : []),
+    ...(tenantScoped ? tenantColumn(names.plural, names.eventSource) : []),
   ]);
 }
 

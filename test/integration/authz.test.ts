@@ -201,6 +201,13 @@ describe('a broken ACL or policy file stops the service at start-up', () => {
     ['no verbs', '- kinds: [Dinosaur]\n', 'verbs'],
     ['no kinds', '- verbs: [list]\n', 'kinds'],
     ['an invalid pattern', "- claim: groups\n  pattern: '[x'\n  kinds: ['*']\n  verbs: ['*']\n", ''],
+    ['a pattern but no claim', "- pattern: admins\n  kinds: ['*']\n  verbs: ['*']\n", 'claim'],
+    ['allTenants but no claim', "- kinds: ['*']\n  verbs: ['*']\n  allTenants: true\n", 'allTenants'],
+    [
+      'allTenants not a boolean',
+      "- claim: groups\n  pattern: admins\n  kinds: ['*']\n  verbs: ['*']\n  allTenants: yes-please\n",
+      'allTenants',
+    ],
   ];
 
   it.each(brokenPolicies)('a policy file with %s', async (_label, text, named) => {

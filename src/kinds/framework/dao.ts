@@ -133,10 +133,17 @@ export class KindDao {
   }
 
   /** How many live rows hold `id` in the reference field `field`. */
-  async countReferencing(db: Kysely<Database>, field: string, id: string): Promise<number> {
+  async countReferencing(
+    db: Kysely<Database>,
+    field: string,
+    id: string,
+    scope?: RawBuilder<SqlBool>,
+  ): Promise<number> {
     const { rows } = await sql<{ count: string }>`
       select count(*) from ${sql.table(this.table)}
-      where ${sql.ref(field)} = ${id} and deleted_at is null`.execute(db);
+      where ${sql.ref(field)} = ${id} and deleted_at is null ${scope ? sql`and ${scope}` : sql``}`.execute(
+      db,
+    );
     return Number(rows[0]?.count ?? 0);
   }
 

@@ -2,13 +2,13 @@ import { hash } from 'node:crypto';
 import type { KindRow } from './kind.ts';
 
 /**
- * A strong validator of a row (docs/events.md#optimistic-concurrency): a digest of every column, so any
- * write that changes the row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so
+ * A strong validator of a row (docs/events.md#optimistic-concurrency): a digest of every column (but its
+ * tenant, which no write changes), so any write that changes the row changes its tag, and an unchanged PATCH keeps it. Computed on every GET, so
  * kept cheap: columns in code-unit order (not the locale's), one one-shot digest.
  */
 export function entityTag(row: KindRow): string {
   const columns = Object.entries(row)
-    .filter(([name]) => name !== 'deleted_at')
+    .filter(([name]) => name !== 'deleted_at' && name !== 'tenant_id')
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, value]) => [name, value instanceof Date ? value.getTime() : value]);
   return `"${hash('sha256', JSON.stringify(columns), 'base64url').slice(0, 27)}"`;

@@ -35,6 +35,12 @@ export function defineKind<F extends Fields, const N extends string>(definition:
   tenantScoped?: boolean;
 }): KindDefinition<F, N> {
   checkReferenceNames(definition);
+  // The service's own column: a field of that name would let a client read or move a row's tenant.
+  if (Object.hasOwn(definition.fields, 'tenant_id')) {
+    throw new Error(
+      `${definition.name}.tenant_id: the name is the service's own (a row's tenant), not a field's`,
+    );
+  }
   const eventSource = definition.plural.replace(/(^|_)([a-z])/g, (_match, _sep, letter: string) =>
     letter.toUpperCase(),
   );

@@ -90,7 +90,11 @@ export interface KindExtensions<F extends Fields = Fields> {
    * row), never from a body. They are not fields: never shown, searched, or copied into events.
    */
   stamps?(context: PluginContext): Stamps;
-  /** The rows the current caller may see: a condition every read and write of the Kind adds. */
+  /**
+   * The rows the current caller may see: a condition the Kind's lists and its reads and writes by id
+   * add (not its watch streams, nor a reference to one of its rows: a Kind that needs those scoped too
+   * checks them in its rules).
+   */
   scope?(context: PluginContext): Scope;
 }
 

@@ -79,6 +79,8 @@ export class KindService<F extends Fields = Fields> {
     this.referrers = parts.referrers ?? [];
     this.rules = parts.rules;
     this.stamps = parts.stamps ?? {};
+    const clash = Object.keys(this.stamps).find((column) => Object.hasOwn(parts.kind.fields, column));
+    if (clash) throw new Error(`${parts.kind.name}.${clash}: a stamped column cannot also be a field`);
     this.scope = parts.scope;
     // What an event leaves out of its row: write-only fields (secrets stay in their own table) and
     // stamped columns, which are not the resource's.
@@ -119,11 +121,12 @@ export class KindService<F extends Fields = Fields> {
     const now = this.deps.clock();
     const id = this.deps.newId();
     const print = fingerprint(values);
+    const tenant = this.kind.tenantScoped ? tenantOfNewRow(this.kind) : undefined;
     await this.rules?.check(values as CheckedValues<F>, Object.keys(values));
     const row = {
       ...values,
       ...this.stamped(),
-      ...(this.kind.tenantScoped ? { tenant_id: tenantOfNewRow(this.kind) } : {}),
+      ...(tenant === undefined ? {} : { tenant_id: tenant }),
       id,
       created_at: now,
       updated_at: now,
@@ -141,7 +144,7 @@ export class KindService<F extends Fields = Fields> {
       if (idempotency && !(await claimKey(trx, idempotency, print))) {
         return { row: await replay(trx, idempotency, this.kind.plural, print), written: false };
       }
-      await this.checkReferences(trx, values);
+      await this.checkReferences(trx, values, tenant);
       const created = await this.dao.insert(trx, row, event);
       if (idempotency) await rememberResponse(trx, idempotency, this.kind.plural, id);
       return { row: created, written: true };
@@ -156,7 +159,7 @@ export class KindService<F extends Fields = Fields> {
     return await this.write<F>('Update', async (trx, event) => {
       const current = await this.lockedCurrent(trx, id, condition);
       if (!this.changes(current, changes)) return { row: current, written: false };
-      await this.checkReferences(trx, changes);
+      await this.checkReferences(trx, changes, current.tenant_id as string | undefined);
       await this.rules?.check({ ...current, ...changes } as CheckedValues<F>, Object.keys(changes));
       const timed = this.timedNow(event);
       const row = await this.dao.update(
@@ -238,7 +241,9 @@ export class KindService<F extends Fields = Fields> {
   }
 
   // Every reference being written names a live row, which stays live until this transaction ends.
-  private async checkReferences(trx: Tx, values: FieldValues): Promise<void> {
+  // A reference written to a tenant-scoped Kind names a row of the writing row's tenant (`rowTenant`), an
+  // administrator's writes included, so no row ever links tenants.
+  private async checkReferences(trx: Tx, values: FieldValues, rowTenant: string | undefined): Promise<void> {
     for (const [name, field] of Object.entries(this.kind.fields)) {
       const id = values[name];
       if (field.type !== 'ref' || typeof id !== 'string') continue;
@@ -250,7 +255,10 @@ export class KindService<F extends Fields = Fields> {
           `Account '${currentContext().actor}' may not get ${target.name}, which ${name} references`,
         );
       }
-      const sameTenant = tenantCondition(target, target.plural);
+      const sameTenant =
+        rowTenant !== undefined && target.tenantScoped && currentContext().caller?.tenancy
+          ? sql<SqlBool>`${sql.ref(`${target.plural}.tenant_id`)} = ${rowTenant}`
+          : tenantCondition(target, target.plural);
       if (!(this.possibleId(id) && (await new KindDao(target).lockLive(trx, id, sameTenant)))) {
         throw validationFailed(
           `${name} must reference an existing ${target.name}: no ${target.name} with id='${id}'`,
@@ -262,10 +270,13 @@ export class KindService<F extends Fields = Fields> {
   // The delete rule `restrict`: a row that live rows still reference is not deleted.
   private async refuseIfReferenced(trx: Tx, id: string): Promise<void> {
     for (const { kind, field } of this.referrers) {
-      const count = await new KindDao(kind).countReferencing(trx, field, id);
+      const referring = new KindDao(kind);
+      const count = await referring.countReferencing(trx, field, id);
       if (count > 0) {
-        // How many is told only to a caller who may list the referring Kind.
-        const counted = callerMay(kind.name, 'list');
+        // How many is told only to a caller who may list the referring Kind, and who may see them all.
+        const ownTenant = tenantCondition(kind, kind.plural);
+        const visible = ownTenant ? await referring.countReferencing(trx, field, id, ownTenant) : count;
+        const counted = callerMay(kind.name, 'list') && visible === count;
         const referrers = counted
           ? `${count} ${kind.name} resource${count === 1 ? '' : 's'}`
           : `${kind.name} resources`;

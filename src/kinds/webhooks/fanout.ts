@@ -40,7 +40,8 @@ export function fanOut({
   return async (record) => {
     const { rows: candidates } = await sql<{ subscribed: boolean }>`
       select exists (
-        select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)} and ${ofTenant(sql`e.tenant_id`)}
+        select 1 from webhooks w
+        where ${subscribedBefore(sql`e.seq`)} and ${ofTenant(byEventSource.get(record.source), sql`e.tenant_id`)}
       ) as subscribed
       from events e where e.id = ${record.id}`.execute(db);
     if (candidates[0]?.subscribed !== true) return 0;
@@ -56,8 +57,8 @@ export function fanOut({
       if (!event) return 0;
       const kind = byEventSource.get(event.source);
       const { rows: webhooks } = await sql<Record<string, unknown> & { id: string }>`
-        select w.id, w.sources, w.event_types, w.search, w.owner_claims from webhooks w
-        where ${subscribedBefore(sql`${event.seq}::bigint`)} and ${ofTenant(sql`${event.tenant_id}::text`)}
+        select w.id, w.sources, w.event_types, w.search, w.owner_claims, w.tenant_id from webhooks w
+        where ${subscribedBefore(sql`${event.seq}::bigint`)} and ${ofTenant(kind, sql`${event.tenant_id}::text`)}
         order by w.id`.execute(trx);
       const resource = kind ? await resourceOf(trx, kind, event.id) : undefined;
       const payload = deliveryPayload(
@@ -70,8 +71,14 @@ export function fanOut({
         if (!listsAdmit(filter, event.source, event.event_type)) continue;
         // Only while the owner may still list what the event is about (and what its search reads).
         const owner = (webhook.owner_claims ?? undefined) as Readonly<Record<string, unknown>> | undefined;
-        if (!(kind && ownerSees(filter, kind, (target) => grants(owner, target.name, 'list')))) continue;
-        if (filter.search !== undefined && !(kind && (await searchAdmits(trx, kind, filter.search, event))))
+        const ownerMay = (target: KindDefinition): boolean => grants(owner, target.name, 'list');
+        // An event of a Kind no longer served goes only where the owner may list every Kind.
+        if (!(kind ? ownerSees(filter, kind, ownerMay) : grants(owner, '*', 'list'))) continue;
+        const searchedAs = { eventId: event.id, tenant: String(webhook.tenant_id) };
+        if (
+          filter.search !== undefined &&
+          !(kind && (await searchAdmits(trx, kind, filter.search, searchedAs)))
+        )
           continue;
         await sql`
           insert into webhook_deliveries
@@ -95,9 +102,10 @@ function subscribedBefore(seq: RawBuilder<unknown>): RawBuilder<unknown> {
       < ${seq}`;
 }
 
-// A webhook of the event's tenant, or any webhook when the event's Kind belongs to no tenant.
-function ofTenant(tenant: RawBuilder<unknown>): RawBuilder<unknown> {
-  return sql`(${tenant} is null or w.tenant_id = ${tenant})`;
+// A webhook of the event's tenant (an event written without one belongs to no tenant, ''), or any
+// webhook when the event's Kind is not tenant-scoped.
+function ofTenant(kind: KindDefinition | undefined, tenant: RawBuilder<unknown>): RawBuilder<unknown> {
+  return kind?.tenantScoped ? sql`w.tenant_id = coalesce(${tenant}, '')` : sql`true`;
 }
 
 // The resource as the event's change left it (events keep a copy), typed by its table's columns.
@@ -115,13 +123,13 @@ async function resourceOf(
 }
 
 // Whether the resource, as the event left it, matches a webhook's search; a search through a relation
-// (`dinosaur.species`) sees the related row as it is now, if it belongs to the event's tenant. A search that no longer means anything for
+// (`dinosaur.species`) sees the related row as it is now, if it belongs to the webhook's tenant. A search that no longer means anything for
 // this Kind (a field since removed) matches nothing.
 async function searchAdmits(
   trx: Tx,
   kind: KindDefinition,
   search: string,
-  event: { readonly id: string; readonly tenant_id: string | null },
+  event: { readonly eventId: string; readonly tenant: string }, // the webhook's tenant
 ): Promise<boolean> {
   let compiled: CompiledSearch;
   try {
@@ -134,10 +142,8 @@ async function searchAdmits(
     select coalesce(${compiled.where}, false) as matches from events e
       cross join lateral jsonb_populate_record(null::${table}, e.object) as ${table}
       ${relationJoins(kind, compiled.relations, kind.plural, (target, alias) =>
-        target.tenantScoped && event.tenant_id !== null
-          ? sql<SqlBool>`${sql.ref(`${alias}.tenant_id`)} = ${event.tenant_id}`
-          : undefined,
+        target.tenantScoped ? sql<SqlBool>`${sql.ref(`${alias}.tenant_id`)} = ${event.tenant}` : undefined,
       )}
-    where e.id = ${event.id} and e.object is not null`.execute(trx);
+    where e.id = ${event.eventId} and e.object is not null`.execute(trx);
   return rows[0]?.matches === true;
 }
