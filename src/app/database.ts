@@ -26,8 +26,11 @@ export async function connectDatabase(
   const url = config.database.kind === 'url' ? config.database.url : (embedded?.url ?? '');
   const settings = { ...config.db, url };
   if (embedded) {
-    // Migrations may take long: they run without the query timeout, on connections of their own.
-    const migrator = openDatabase({ ...settings, maxConnections: 1, queryTimeoutMs: 0 }, logger);
+    // Migrations may take long: they run without the query and lock timeouts, on connections of their own.
+    const migrator = openDatabase(
+      { ...settings, maxConnections: 1, queryTimeoutMs: 0, lockTimeoutMs: 0 },
+      logger,
+    );
     try {
       const { applied } = await migrateToLatest(migrator.db, migrations);
       if (applied.length > 0) logger.info({ applied }, 'migrations applied');

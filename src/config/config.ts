@@ -27,6 +27,7 @@ export interface Config {
     readonly maxConnections: number;
     readonly acquireTimeoutMs: number;
     readonly queryTimeoutMs: number; // 0 for `trex migrate`: migrations may take long
+    readonly lockTimeoutMs: number; // 0 for `trex migrate`, or to wait up to the query timeout
     readonly debug: boolean;
     readonly preparedStatements: boolean;
   };
@@ -124,6 +125,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       maxConnections: integer('dbMaxOpenConnections'),
       acquireTimeoutMs: duration('dbAcquireTimeout'),
       queryTimeoutMs: command === 'serve' ? duration('dbQueryTimeout') : 0,
+      lockTimeoutMs: command === 'serve' ? duration('dbLockTimeout') : 0,
       debug: bool('enableDbDebug', false),
       preparedStatements: bool('dbPreparedStatements', true),
     },
@@ -184,7 +186,25 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     shutdownTimeoutMs: duration('shutdownTimeout'),
     logLevel: text('logLevel'),
   };
+  if (command === 'serve') checkTimeouts(config);
   return deepFreeze(config);
+}
+
+// Every wait on the database must end, with an answer, before --http-write-timeout closes the connection:
+// a request waits for a pooled connection up to the acquire timeout, and a statement is cancelled at the
+// query timeout (and given up a second later if the server does not even answer that).
+function checkTimeouts({ db, api }: Config): void {
+  const write = options.httpWriteTimeout.flag;
+  if (db.queryTimeoutMs <= 0 || db.queryTimeoutMs + 1000 > api.writeTimeoutMs) {
+    throw new ConfigError(
+      `--${options.dbQueryTimeout.flag} must be above 0 and at least 1s below --${write}, so a statement that runs too long is answered (503) before the connection is closed`,
+    );
+  }
+  if (db.acquireTimeoutMs >= api.writeTimeoutMs) {
+    throw new ConfigError(
+      `--${options.dbAcquireTimeout.flag} must be below --${write}, so a request waiting for a database connection is answered (503) before the connection is closed`,
+    );
+  }
 }
 
 // Where the keys that sign tokens come from: the first of --jwk-cert-file, --jwk-cert-url and

@@ -106,8 +106,15 @@ export const options = {
     flag: 'db-query-timeout',
     type: 'duration',
     commands: serve,
-    default: '30s',
-    help: 'Longest a database statement may run; a database that stops answering then gets 503, not a hang',
+    default: '10s',
+    help: 'Longest a database statement may run before the request answers 503; at least 1s below --http-write-timeout',
+  },
+  dbLockTimeout: {
+    flag: 'db-lock-timeout',
+    type: 'duration',
+    commands: serve,
+    default: '2s',
+    help: 'Longest a write waits for a lock (a row being written, a table a migration holds) before answering 503; 0: up to --db-query-timeout',
   },
   enableDbDebug: {
     flag: 'enable-db-debug',

@@ -12,6 +12,8 @@ export interface PoolSettings {
   // 0: none. Otherwise a statement is cancelled after this long, and the client gives up a little later
   // still, for a server that stopped answering altogether (a frozen host, a partition).
   readonly queryTimeoutMs?: number;
+  // 0: none. Otherwise every transaction waits at most this long for a lock (SQLSTATE 55P03).
+  readonly lockTimeoutMs?: number;
   readonly debug: boolean;
   // Each statement with parameters prepared once per connection (db/service-client.ts); the default.
   readonly preparedStatements?: boolean;
@@ -30,6 +32,7 @@ export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?:
     Client: serviceClientClass({
       prepare: settings.preparedStatements !== false,
       statementTimeoutMs: settings.queryTimeoutMs ?? 0,
+      lockTimeoutMs: settings.lockTimeoutMs ?? 0,
     }),
     connectionString: settings.url,
     max: settings.maxConnections,

@@ -40,6 +40,9 @@ export interface ServiceClientOptions {
   readonly prepare: boolean;
   // 0: none. Otherwise a statement still running after this long is cancelled (SQLSTATE 57014).
   readonly statementTimeoutMs: number;
+  // 0: none. Otherwise each transaction begins with `set local lock_timeout`, so a lock wait inside it
+  // fails (SQLSTATE 55P03) after this long.
+  readonly lockTimeoutMs?: number;
 }
 
 // The pool's client class for these options.
@@ -80,6 +83,17 @@ class ServiceClient extends pg.Client {
   override query(config: any, values?: any, callback?: any): any {
     if (typeof config !== 'string' || !Array.isArray(values) || callback) {
       return super.query(config, values, callback);
+    }
+    // The transaction's lock timeout goes with its `begin`, in the same round trip (the simple protocol
+    // takes both statements at once); `set local` ends with the transaction, so nothing stays on a
+    // connection a pooler hands to others.
+    if (this.options.lockTimeoutMs && values.length === 0 && config === 'begin') {
+      const begin = `begin; set local lock_timeout = ${Math.round(this.options.lockTimeoutMs)}`;
+      // Two statements answer two results: the caller asked for the `begin`'s.
+      const results = super.query(begin) as unknown as Promise<QueryResult | QueryResult[]>;
+      return this.timed(
+        results.then((result) => (Array.isArray(result) ? (result[0] as QueryResult) : result)),
+      );
     }
     const run =
       this.options.prepare && values.length > 0

@@ -153,7 +153,7 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
     origin: deps.settings.corsAllowedOrigins.length > 0 ? [...deps.settings.corsAllowedOrigins] : false,
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     // ETag too: a browser client needs it for If-Match, as every other client does.
-    exposedHeaders: ['Location', 'X-Operation-ID', 'ETag'],
+    exposedHeaders: ['Location', 'X-Operation-ID', 'ETag', 'Retry-After'],
     maxAge: 600,
     // An OPTIONS that is not a well-formed preflight is answered as one (without an allowed origin, no
     // browser may use the answer) rather than refused with the plugin's plain-text 400: every error

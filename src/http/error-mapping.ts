@@ -44,8 +44,23 @@ function knownError(error: unknown): ApiError | undefined {
     case '22025': // invalid_escape_sequence in a like pattern
       return new ApiError('BadRequest', 'a like pattern has an invalid escape sequence');
   }
+  // Worth retrying soon: a lock comes free, a connection slot opens, a restarted server answers again.
+  if (code === '55P03') {
+    return new ApiError(
+      'ServiceUnavailable',
+      'A lock another transaction holds did not come free within --db-lock-timeout, try again later',
+      retrySoon,
+    );
+  }
+  if (code === '57014') {
+    return new ApiError(
+      'ServiceUnavailable',
+      'The database did not answer within --db-query-timeout, try again later',
+      retrySoon,
+    );
+  }
   if (isDatabaseUnavailable(error))
-    return new ApiError('ServiceUnavailable', 'The database is unavailable, try again later');
+    return new ApiError('ServiceUnavailable', 'The database is unavailable, try again later', retrySoon);
   if (error instanceof SyntaxError && statusCode === 400) {
     return malformedRequest(`the request body is not valid JSON (${String(message)})`);
   }
@@ -61,15 +76,16 @@ function knownError(error: unknown): ApiError | undefined {
   return undefined;
 }
 
+const retrySoon = { 'retry-after': '1' };
+
 // Connection failures, connections refused at the server's (or a role's) connection limit, statements
-// cancelled or unanswered past the query timeout, and server shutdown, as pg and the pool report them.
+// unanswered past the query timeout, and server shutdown, as pg and the pool report them.
 function isDatabaseUnavailable(error: object): boolean {
   const { code, message } = error as ErrorLike;
   if (
     typeof code === 'string' &&
     (code.startsWith('08') ||
       code === '53300' || // too_many_connections
-      code === '57014' ||
       code === '57P01' ||
       code === '57P02' ||
       code === '57P03')

@@ -54,6 +54,55 @@ describe('when the database cannot serve a request', () => {
     }
   });
 
+  it('recovers by itself when connection slots free up, with no tight retry loop meanwhile', async () => {
+    service = await startTestService({ eventResyncInterval: '500ms' });
+    const role = `trex_slots_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client(service.database.url);
+    await admin.connect();
+    await admin.query(`create role ${role} login password 'slots' connection limit 0`);
+    await admin.query(`grant all on all tables in schema public to ${role}`);
+    await admin.query(`grant all on all sequences in schema public to ${role}`);
+    try {
+      const url = new URL(service.database.url);
+      url.username = role;
+      url.password = 'slots';
+      const limited = await startTestService({ dbUrl: url.toString(), eventResyncInterval: '500ms' });
+      try {
+        const warningsBefore = limited.logs.filter((line) => line.level === 40).length;
+        const refused = await limited.api(collection);
+        expect(refused.status).toBe(503);
+        // Two seconds of a database that refuses every connection: the controllers, the dispatcher and
+        // the listener retry on their intervals and backoff, not in a loop.
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+        const warnings = limited.logs.filter((line) => line.level === 40).length - warningsBefore;
+        expect(warnings).toBeLessThan(40);
+
+        // Slots free up (an operator raises the limit, another client goes): served again, no restart.
+        await admin.query(`alter role ${role} connection limit 20`);
+        const created = await limited.api(collection, { method: 'POST', body: { species: 'Recovered' } });
+        expect(created.status).toBe(201);
+        await expect
+          .poll(
+            async () =>
+              (
+                await admin.query<{ reconciled: boolean }>(
+                  'select reconciled_date is not null as reconciled from events where source_id = $1',
+                  [created.body.id],
+                )
+              ).rows[0]?.reconciled,
+            { timeout: 15_000 },
+          )
+          .toBe(true);
+      } finally {
+        await limited.stop();
+      }
+    } finally {
+      await admin.query(`drop owned by ${role}`);
+      await admin.query(`drop role ${role}`);
+      await admin.end();
+    }
+  });
+
   it('answers 503 code 27 within the acquire timeout when the pool is exhausted, not a hang', async () => {
     service = await startTestService({ dbMaxOpenConnections: '1', dbAcquireTimeout: '300ms' });
     const created = (await service.api(collection, { method: 'POST', body: { species: 'Pooled' } })).body;

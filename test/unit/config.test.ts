@@ -103,6 +103,33 @@ describe('environment', () => {
   });
 });
 
+describe('timeouts that produce an answer', () => {
+  it('start with the defaults: every database wait ends before the write timeout', () => {
+    const { db, api } = loadConfig('serve', complete, {});
+    expect([db.queryTimeoutMs, db.lockTimeoutMs, db.acquireTimeoutMs, api.writeTimeoutMs]).toEqual([
+      10_000, 2_000, 5_000, 30_000,
+    ]);
+  });
+
+  it.each([
+    [{ dbQueryTimeout: '30s' }, '--db-query-timeout'],
+    [{ dbQueryTimeout: '29500ms' }, '--db-query-timeout'],
+    [{ dbQueryTimeout: '0s' }, '--db-query-timeout'],
+    [{ httpWriteTimeout: '5s', dbQueryTimeout: '4500ms' }, '--db-query-timeout'],
+    [{ dbAcquireTimeout: '30s' }, '--db-acquire-timeout'],
+  ])('refuse %o in one line naming both flags', (flags, named) => {
+    const error = configError(() => loadConfig('serve', { ...complete, ...flags }, {}));
+    expect(error.message).toContain(named);
+    expect(error.message).toContain('--http-write-timeout');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('leave `trex migrate` alone: it has no write timeout and runs without query and lock timeouts', () => {
+    const { db } = loadConfig('migrate', { ...complete, dbAcquireTimeout: '60s' }, {});
+    expect([db.queryTimeoutMs, db.lockTimeoutMs]).toEqual([0, 0]);
+  });
+});
+
 describe('tenant-claim', () => {
   it('is off unless given, and then names the claim', () => {
     expect(loadConfig('serve', complete, {}).auth.tenantClaim).toBeUndefined();
