@@ -106,6 +106,7 @@ describe('a request waiting on the database is answered in time', () => {
     expectRetryLater(response, /unavailable/);
     expect(ms).toBeGreaterThanOrEqual(450);
     expect(ms).toBeLessThan(1400);
+    await expect.poll(() => loggedStatus(response.headers.get('x-operation-id'))).toBe(503);
     expect((await service.api('/api/rh-trex/v1/fossils')).status).toBe(200);
   });
 });
