@@ -1245,9 +1245,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1349,9 +1351,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1434,9 +1438,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1524,9 +1530,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1641,9 +1649,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1732,9 +1742,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1836,9 +1848,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1921,9 +1935,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2011,9 +2027,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2128,9 +2146,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2219,9 +2239,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2323,9 +2345,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2408,9 +2432,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2498,9 +2524,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2615,9 +2643,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2710,9 +2740,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2786,9 +2818,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2868,9 +2902,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2953,9 +2989,11 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description The database is unreachable, the service is shutting down or overloaded (code 27) */
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
             503: {
                 headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

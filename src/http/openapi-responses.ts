@@ -10,6 +10,7 @@ export type ErrorStatus = 400 | 401 | 403 | 409 | 412 | 413 | 415 | 500 | 503;
 interface StatusDoc {
   readonly description: string;
   readonly examples: readonly { readonly name: ErrorName; readonly reason?: string }[];
+  readonly headers?: Readonly<Record<string, object>>;
 }
 
 const statusDocs: Readonly<Record<ErrorStatus, StatusDoc>> = {
@@ -61,8 +62,16 @@ const statusDocs: Readonly<Record<ErrorStatus, StatusDoc>> = {
     examples: [{ name: 'General' }, { name: 'DatabaseAdvisoryLock' }],
   },
   503: {
-    description: 'The database is unreachable, the service is shutting down or overloaded (code 27)',
+    description:
+      'The database is unreachable, did not answer in time, or a lock did not come free in time; the ' +
+      'service is shutting down or overloaded (code 27)',
     examples: [{ name: 'ServiceUnavailable' }],
+    headers: {
+      'Retry-After': {
+        type: 'integer',
+        description: 'Seconds to wait before trying again, when the database was the cause',
+      },
+    },
   },
 };
 
@@ -97,7 +106,7 @@ export function referencedResponse(kindName: string): Record<number, object> {
   };
 }
 
-function errorResponse({ description, examples }: StatusDoc): object {
+function errorResponse({ description, examples, headers }: StatusDoc): object {
   const values = examples.map(({ name, reason }) => {
     const entry = errorCatalogue[name];
     return {
@@ -108,6 +117,7 @@ function errorResponse({ description, examples }: StatusDoc): object {
   });
   return {
     description,
+    ...(headers ? { headers } : {}),
     content: {
       'application/json': {
         schema: { $ref: 'Error#' },
