@@ -1,7 +1,6 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import pino from 'pino';
 import { loadConfig } from '../config/config.ts';
-import type { Database } from '../db/database.ts';
+import { offlineDatabase } from '../db/offline.ts';
 import { noNotify } from '../events/notifier.ts';
 import { buildApiServer } from '../http/api-server.ts';
 import { servedRoutes } from '../kinds/framework/served-routes.ts';
@@ -16,14 +15,7 @@ import { Metrics } from './metrics.ts';
 // asked for its document. `npm run openapi` writes it to openapi/openapi.yaml; a test checks the running
 // service serves exactly that.
 export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
-  const db = new Kysely<Database>({
-    dialect: {
-      createAdapter: () => new PostgresAdapter(),
-      createDriver: () => new DummyDriver(),
-      createIntrospector: (instance) => new PostgresIntrospector(instance),
-      createQueryCompiler: () => new PostgresQueryCompiler(),
-    },
-  });
+  const db = offlineDatabase();
   const metrics = new Metrics();
   const logger = pino({ level: 'silent' });
   // The defaults (no flags, no environment): none of them shows in the document.

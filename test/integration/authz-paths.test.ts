@@ -1,18 +1,13 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Receiver, startReceiver } from '../support/receiver.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fileForFile } from '../support/for-file.ts';
+import { receiverForFile } from '../support/receiver.ts';
 import { type ApiInit, type ApiResponse, serviceForFile } from '../support/service.ts';
 
 // Every path that reaches a Kind other than its route's checks the caller's access to that Kind
 // (docs/auth.md#what-each-path-checks). The policy: `boss` may do anything, `guest` may use Fossils,
 // Webhooks and Events, and `keeper` only Dinosaurs.
-const directory = mkdtempSync(join(tmpdir(), 'trex-authz-paths-'));
-chmodSync(directory, 0o755);
-const policyFile = join(directory, 'policy.yaml');
-writeFileSync(
-  policyFile,
+const policyFile = fileForFile(
+  'policy.yaml',
   `
 - claim: username
   pattern: boss
@@ -28,15 +23,8 @@ writeFileSync(
   verbs: ["*"]
 `,
 );
-afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-let receiver: Receiver;
-beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = receiverForFile();
 const service = serviceForFile({
   enableAuthz: 'true',
   authzPolicyFile: policyFile,

@@ -1,9 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { newKsuid } from '../../src/values/ksuid.ts';
-import { type Receiver, startReceiver } from '../support/receiver.ts';
+import { fileForFile } from '../support/for-file.ts';
+import { receiverForFile } from '../support/receiver.ts';
 import { type ApiInit, type ApiResponse, serviceForFile } from '../support/service.ts';
 import { openSse } from '../support/sse.ts';
 
@@ -12,11 +10,8 @@ import { openSse } from '../support/sse.ts';
 // answer for an id that exists nowhere: same status, same body (but for the id it names and the
 // operation id), same headers. Lists, searches, relations, events, watch streams and webhooks show each
 // tenant only its own rows.
-const directory = mkdtempSync(join(tmpdir(), 'trex-tenancy-'));
-chmodSync(directory, 0o755);
-const policyFile = join(directory, 'policy.yaml');
-writeFileSync(
-  policyFile,
+const policyFile = fileForFile(
+  'policy.yaml',
   `
 - claim: groups
   pattern: admins
@@ -33,15 +28,8 @@ writeFileSync(
   verbs: ["*"]
 `,
 );
-afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-let receiver: Receiver;
-beforeAll(async () => {
-  receiver = await startReceiver();
-});
-afterAll(async () => {
-  await receiver.close();
-});
+const receiver = receiverForFile();
 const service = serviceForFile({
   tenantClaim: 'org_id',
   authzPolicyFile: policyFile,

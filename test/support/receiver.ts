@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forFile } from './for-file.ts';
 
 export interface ReceivedRequest {
   readonly method: string;
@@ -65,4 +66,9 @@ export async function startReceiver(): Promise<Receiver> {
     },
   };
   return receiver;
+}
+
+// A receiver for the tests of one file (or describe block), started before them and closed after.
+export function receiverForFile(): Receiver {
+  return forFile('receiver', startReceiver, (receiver) => receiver.close());
 }

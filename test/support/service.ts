@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { afterAll, beforeAll } from 'vitest';
 import { type RunningService, startService } from '../../src/app/service.ts';
 import { loadConfig, type RawOptions } from '../../src/config/config.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
+import { forFile } from './for-file.ts';
 import { createTestKeys, type TestKeys } from './tokens.ts';
 
 export interface TestService extends RunningService {
@@ -69,27 +69,11 @@ export async function startTestService(
 // TestService; read before the service started or after it stopped, it throws. Tests that need several
 // services, or start one inside a test, call startTestService.
 export function serviceForFile(flags: RawOptions = {}, options: { logLevel?: string } = {}): TestService {
-  let running: TestService | undefined;
-  beforeAll(async () => {
-    running = await startTestService(flags, options);
-  });
-  afterAll(async () => {
-    const stopping = running;
-    running = undefined;
-    await stopping?.stop();
-  });
-  return new Proxy({} as TestService, {
-    get(_target, property) {
-      if (!running) {
-        throw new Error(
-          `serviceForFile: service.${String(property)} read while the service is not running; it runs ` +
-            'from the beforeAll hook to the afterAll hook that serviceForFile registered, so use it only ' +
-            'in tests and in hooks registered after the call',
-        );
-      }
-      return Reflect.get(running, property);
-    },
-  });
+  return forFile(
+    'service',
+    () => startTestService(flags, options),
+    (service) => service.stop(),
+  );
 }
 
 // The service in this process on ephemeral ports (integration_testing environment), every log line it

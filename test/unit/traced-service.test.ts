@@ -1,22 +1,12 @@
-import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import type { Database } from '../../src/db/database.ts';
+import { offlineDatabase } from '../../src/db/offline.ts';
 import { noNotify } from '../../src/events/notifier.ts';
 import { dinosaurKind } from '../../src/kinds/dinosaurs/model.ts';
 import { KindService, type ServiceDependencies } from '../../src/kinds/framework/service.ts';
 import { tracedService } from '../../src/kinds/framework/traced-service.ts';
 
-// A database that answers every statement with no rows, so a get finds nothing.
-const db = new Kysely<Database>({
-  dialect: {
-    createAdapter: () => new PostgresAdapter(),
-    createDriver: () => new DummyDriver(),
-    createIntrospector: (instance) => new PostgresIntrospector(instance),
-    createQueryCompiler: () => new PostgresQueryCompiler(),
-  },
-});
 const deps: ServiceDependencies = {
-  db,
+  db: offlineDatabase(), // every statement answers no rows, so a get finds nothing
   clock: () => new Date(),
   newId: () => 'id',
   notify: noNotify,

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+
+// Something the tests of one file (or of one describe block, when called inside one) share: a
+// beforeAll hook starts it before them and an afterAll hook stops it after them. What it returns stands
+// for the running thing, so tests and hooks registered after the call use it as they would the thing
+// itself; read before it started or after it stopped, it throws.
+export function forFile<T extends object>(
+  what: string,
+  start: () => Promise<T>,
+  stop: (running: T) => Promise<void>,
+): T {
+  let running: T | undefined;
+  beforeAll(async () => {
+    running = await start();
+  });
+  afterAll(async () => {
+    const stopping = running;
+    running = undefined;
+    if (stopping) await stop(stopping);
+  });
+  return new Proxy({} as T, {
+    get(_target, property) {
+      if (!running) {
+        throw new Error(
+          `${what}.${String(property)} read while the ${what} is not running; it runs from the beforeAll ` +
+            'hook to the afterAll hook registered with it, so use it only in tests and in hooks registered after',
+        );
+      }
+      return Reflect.get(running, property);
+    },
+  });
+}
+
+// A file holding `text` for the tests of one file (a policy, an ACL), removed after them.
+export function fileForFile(name: string, text: string): string {
+  const directory = mkdtempSync(join(tmpdir(), 'trex-test-'));
+  const path = join(directory, name);
+  writeFileSync(path, text);
+  afterAll(() => rmSync(directory, { recursive: true, force: true }));
+  return path;
+}
