@@ -112,7 +112,7 @@ describe('slow and oversized clients', () => {
     await new Promise((done) => setTimeout(done, 500));
     // The page was read and the connection went back to the pool before the response stalled.
     expect(await busyServiceConnections()).toBe(0);
-    // Well past the write timeout (the server checks it about once a second), the client reads again:
+    // Well past the write timeout (1.5 s of no progress), the client reads again:
     // what the buffers held, then the end of a connection the server cut off.
     await new Promise((done) => setTimeout(done, 4000));
     let received = 0;
