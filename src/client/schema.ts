@@ -696,6 +696,7 @@ export interface components {
          *       "event_types": "Create,Delete",
          *       "search": "created_at > '2024-01-01'",
          *       "secret": "Webhook secret",
+         *       "previous_secret": "Webhook previous_secret",
          *       "enabled": true
          *     }
          */
@@ -723,8 +724,10 @@ export interface components {
              * @example created_at > '2024-01-01'
              */
             search?: string | null;
-            /** @description The key of the X-Webhook-Signature-256 HMAC; write-only, never returned */
+            /** @description The signing secret: a Standard Webhooks secret (whsec_ and base64) or any other text; write-only, never returned */
             secret: string;
+            /** @description During a secret rollover, the secret receivers still use: deliveries carry a signature with each until it is cleared */
+            previous_secret?: string | null;
             /** @description Deliveries are made only while true */
             enabled: boolean;
             /**
@@ -749,6 +752,7 @@ export interface components {
          *       "event_types": "Create,Delete",
          *       "search": "created_at > '2024-01-01'",
          *       "secret": "Webhook secret",
+         *       "previous_secret": "Webhook previous_secret",
          *       "enabled": true
          *     }
          */
@@ -776,8 +780,10 @@ export interface components {
              * @example created_at > '2024-01-01'
              */
             search?: string | null;
-            /** @description The key of the X-Webhook-Signature-256 HMAC; write-only, never returned */
+            /** @description The signing secret: a Standard Webhooks secret (whsec_ and base64) or any other text; write-only, never returned */
             secret?: string;
+            /** @description During a secret rollover, the secret receivers still use: deliveries carry a signature with each until it is cleared */
+            previous_secret?: string | null;
             /** @description Deliveries are made only while true */
             enabled?: boolean;
             /**

@@ -85,7 +85,8 @@ export function describeKindContract<F extends Fields>(
   const [first, firstDefinition] = firstField;
   const referenced = new ReferencedResources(kind, references, () => service);
   const required = Object.entries(kind.fields).filter(([, field]) => field.required);
-  const optional = fields.filter(([, field]) => !field.required);
+  // Optional fields a response shows (a write-only one, cleared, shows nothing to check).
+  const optional = visible.filter(([, field]) => !field.required);
   const collection = `${apiBase}/${kind.plural}`;
   const itemPath = (id: string): string => `${collection}/${id}`;
   const listKind = `${kind.name}List`;

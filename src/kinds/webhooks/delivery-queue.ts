@@ -19,6 +19,7 @@ export interface ClaimedDelivery {
   readonly payload: string;
   readonly url: string;
   readonly secret: string;
+  readonly previousSecret: string | null; // during a rollover
 }
 
 const dueCondition = sql`
@@ -55,6 +56,7 @@ export async function claimDeliveries(
     payload: string;
     url: string;
     secret: string;
+    previous_secret: string | null;
   }>`
     with candidates as (
       select d.id, d.webhook_id, coalesce(d.next_attempt_at, d.created_at) as due_at
@@ -74,7 +76,7 @@ export async function claimDeliveries(
       claim_expires_at = ${leaseExpiry(lease)}
     from picked, webhooks w, events e, ${asyncCommit}
     where d.id = picked.id and w.id = d.webhook_id and e.id = d.event_id
-    returning d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret`.execute(
+    returning d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret, w.previous_secret`.execute(
     db,
   );
   return rows.map((row) => ({
@@ -86,6 +88,7 @@ export async function claimDeliveries(
     payload: row.payload,
     url: row.url,
     secret: row.secret,
+    previousSecret: row.previous_secret,
   }));
 }
 

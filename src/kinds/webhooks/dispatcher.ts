@@ -10,7 +10,16 @@ import {
   msUntilNextDeliveryDue,
   recordDeliveryAttempts,
 } from './delivery-queue.ts';
-import { deliveryIdHeader, eventIdHeader, signature, signatureHeader } from './signature.ts';
+import {
+  deliveryIdHeader,
+  eventIdHeader,
+  signature,
+  signatureHeader,
+  standardSignature,
+  webhookIdHeader,
+  webhookSignatureHeader,
+  webhookTimestampHeader,
+} from './signature.ts';
 import { hostAllowed } from './target-url.ts';
 
 export interface DispatcherSettings {
@@ -111,6 +120,9 @@ export class DeliveryDispatcher {
       if (!hostAllowed(new URL(delivery.url), settings.allowedHosts)) {
         throw new OutboundError(`the host of ${delivery.url} is no longer an allowed webhook host`, false);
       }
+      // Signed as it is sent: a receiver refuses a request whose timestamp is too old (a replay).
+      const sentAt = Math.floor(Date.now() / 1000);
+      const secrets = [delivery.secret, ...(delivery.previousSecret ? [delivery.previousSecret] : [])];
       const response = await client.request({
         method: 'POST',
         url: delivery.url,
@@ -118,7 +130,10 @@ export class DeliveryDispatcher {
           'content-type': 'application/json',
           [eventIdHeader]: delivery.eventId,
           [deliveryIdHeader]: delivery.id,
-          [signatureHeader]: signature(delivery.secret, delivery.payload),
+          [webhookIdHeader]: delivery.id,
+          [webhookTimestampHeader]: String(sentAt),
+          [webhookSignatureHeader]: standardSignature(secrets, delivery.id, sentAt, delivery.payload),
+          [signatureHeader]: signature(delivery.secret, delivery.payload), // deprecated
         },
         body: delivery.payload,
         timeoutMs: settings.timeoutMs,

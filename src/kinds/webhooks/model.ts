@@ -46,7 +46,13 @@ export const webhookKind = defineKind({
     secret: defineField('string', {
       required: true,
       writeOnly: true,
-      description: 'The key of the X-Webhook-Signature-256 HMAC; write-only, never returned',
+      description:
+        'The signing secret: a Standard Webhooks secret (whsec_ and base64) or any other text; write-only, never returned',
+    }),
+    previous_secret: defineField('string', {
+      writeOnly: true,
+      description:
+        'During a secret rollover, the secret receivers still use: deliveries carry a signature with each until it is cleared',
     }),
     enabled: defineField('bool', { required: true, description: 'Deliveries are made only while true' }),
   },

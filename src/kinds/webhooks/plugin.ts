@@ -8,6 +8,7 @@ import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
 import { addDeliveryClaims } from './migrations/202612061501_add_delivery_claims.ts';
 import { addWebhookOwner } from './migrations/202612061800_add_webhook_owner.ts';
 import { addWebhookTenant } from './migrations/202612061902_add_webhook_tenant.ts';
+import { addPreviousSecret } from './migrations/202612061910_add_previous_secret.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -15,7 +16,7 @@ import { webhookRules } from './rules.ts';
 // filter, a deliveries sub-collection, and the background work that makes and sends deliveries.
 export const webhookPlugin = definePlugin({
   kind: webhookKind,
-  migrations: [createWebhooks, addDeliveryClaims, addWebhookOwner, addWebhookTenant],
+  migrations: [createWebhooks, addDeliveryClaims, addWebhookOwner, addWebhookTenant, addPreviousSecret],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) =>
     deliveriesRoutes(
