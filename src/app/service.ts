@@ -50,7 +50,18 @@ export async function startService(
   const metrics = new Metrics();
   const build = readBuildInfo(overrides.buildTime);
   // Before any connection is opened: a broken ACL or policy file stops the start with nothing to undo.
-  const access = await createAccessControl(config.auth, metrics, logger);
+  // The one outbound HTTP client: whoever calls other services gets it from here (the identity provider's
+  // keys, webhook deliveries; tests point it at a local server, never at a mock).
+  const outbound = new HttpClient(
+    { timeoutMs: 10_000, retryDelayMs: 200, userAgent: `${serviceName}/${build.version}` },
+    metrics,
+  );
+  const access = await createAccessControl({
+    auth: config.auth,
+    observer: metrics,
+    fetchText: (request) => outbound.request(request),
+    logger,
+  });
   // Undefined when tracing is off: then no seam below installs anything (see observability/tracing.ts).
   const tracer = await startTracer(config.tracing, { name: serviceName, version: build.version });
   const database = await connectDatabase(
@@ -80,12 +91,7 @@ export async function startService(
       database,
       logger,
       metrics: metrics.registry,
-      // The one outbound HTTP client: whoever calls other services gets it from here (tests point it at a
-      // local receiver, never at a mock).
-      outbound: new HttpClient(
-        { timeoutMs: 10_000, retryDelayMs: 200, userAgent: `${serviceName}/${build.version}` },
-        metrics,
-      ),
+      outbound,
       newId,
       lease,
       grants: (claims, kind, verb) => access?.grants(claims, kind, verb) ?? true,

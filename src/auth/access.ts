@@ -9,7 +9,13 @@ import { type AclEntry, loadAcl, loadPolicy, type PolicyRule, type Verb } from '
 import { type Account, accountFrom, claimMatches } from './claims.ts';
 import { developmentKey } from './dev-key.ts';
 import { createTokenVerifier, unauthenticated } from './jwt.ts';
-import { discoveredJwksUrl, fileKeys, type KeyStoreObserver, RemoteKeyStore } from './key-store.ts';
+import {
+  discoveredJwksUrl,
+  type FetchText,
+  fileKeys,
+  type KeyStoreObserver,
+  RemoteKeyStore,
+} from './key-store.ts';
 
 // rh-trex's browser sessions carry the token in this cookie when there is no Authorization header.
 const tokenCookie = 'cs_jwt';
@@ -27,14 +33,20 @@ export interface AccessControl {
 }
 
 // Authentication, ACL and authorization as configured (docs/auth.md); undefined when JWT is off.
-export async function createAccessControl(
-  auth: Config['auth'],
-  observer: KeyStoreObserver,
-  logger: Logger,
-): Promise<AccessControl | undefined> {
+export async function createAccessControl({
+  auth,
+  observer,
+  fetchText,
+  logger,
+}: {
+  readonly auth: Config['auth'];
+  readonly observer: KeyStoreObserver;
+  readonly fetchText: FetchText; // how the identity provider is called: the outbound client
+  readonly logger: Logger;
+}): Promise<AccessControl | undefined> {
   if (!auth.enableJwt) return undefined;
   const verify = createTokenVerifier({
-    getKey: await keysOf(auth, observer, logger),
+    getKey: await keysOf(auth, observer, fetchText, logger),
     issuer: auth.issuer,
     audience: auth.audience,
     clockSkewSeconds: auth.clockSkewSeconds,
@@ -82,6 +94,7 @@ export async function createAccessControl(
 async function keysOf(
   auth: Config['auth'],
   observer: KeyStoreObserver,
+  fetchText: FetchText,
   logger: Logger,
 ): Promise<JWTVerifyGetKey> {
   const source = auth.keySource;
@@ -89,11 +102,18 @@ async function keysOf(
     case 'file':
       return fileKeys(source.path);
     case 'url':
-      return new RemoteKeyStore(async () => source.url, auth.jwksRefreshIntervalMs, observer, logger).getKey;
+      return new RemoteKeyStore(
+        async () => source.url,
+        auth.jwksRefreshIntervalMs,
+        fetchText,
+        observer,
+        logger,
+      ).getKey;
     case 'oidc':
       return new RemoteKeyStore(
-        discoveredJwksUrl(source.issuerUrl),
+        discoveredJwksUrl(source.issuerUrl, fetchText),
         auth.jwksRefreshIntervalMs,
+        fetchText,
         observer,
         logger,
       ).getKey;

@@ -13,6 +13,18 @@ export interface KeyStoreObserver {
   jwksFetched(ok: boolean): void;
 }
 
+/**
+ * How the key store calls the identity provider: the service's one outbound client (metrics by host and
+ * code, the operation id of the request that needed the keys, a timeout), given by the composition root.
+ */
+export type FetchText = (request: {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly headers: Readonly<Record<string, string>>;
+}) => Promise<{ readonly status: number; readonly text: string }>;
+
+const fetchTimeoutMs = 5000;
+
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 
 // Keys that sign tokens, cached by `kid`. A token naming an unknown key triggers a fetch of the JWKS,
@@ -27,6 +39,7 @@ export class RemoteKeyStore {
   constructor(
     private readonly jwksUrl: () => Promise<string>,
     private readonly refreshIntervalMs: number,
+    private readonly fetchText: FetchText,
     private readonly observer: KeyStoreObserver,
     private readonly logger: Logger,
   ) {}
@@ -64,12 +77,13 @@ export class RemoteKeyStore {
     this.lastFetch = Date.now();
     try {
       const url = await this.jwksUrl();
-      const response = await fetch(url, {
-        signal: AbortSignal.timeout(5000),
+      const response = await this.fetchText({
+        url,
+        timeoutMs: fetchTimeoutMs,
         headers: { accept: 'application/json' },
       });
-      if (!response.ok) throw new Error(`JWKS answered ${response.status}`);
-      this.keys = createLocalJWKSet((await response.json()) as JSONWebKeySet);
+      if (response.status !== 200) throw new Error(`JWKS answered ${response.status}`);
+      this.keys = createLocalJWKSet(JSON.parse(response.text) as JSONWebKeySet);
       this.observer.jwksFetched(true);
     } catch (error) {
       this.observer.jwksFetched(false);
@@ -79,18 +93,21 @@ export class RemoteKeyStore {
 }
 
 // OpenID Connect discovery: the issuer's `jwks_uri`, looked up once and again after a failure.
-export function discoveredJwksUrl(issuerUrl: string): () => Promise<string> {
+export function discoveredJwksUrl(issuerUrl: string, fetchText: FetchText): () => Promise<string> {
   let found: string | undefined;
   return async () => {
     if (found) return found;
-    const response = await fetch(
-      new URL('.well-known/openid-configuration', issuerUrl.endsWith('/') ? issuerUrl : `${issuerUrl}/`),
-      {
-        signal: AbortSignal.timeout(5000),
-      },
+    const url = new URL(
+      '.well-known/openid-configuration',
+      issuerUrl.endsWith('/') ? issuerUrl : `${issuerUrl}/`,
     );
-    if (!response.ok) throw new Error(`OpenID configuration answered ${response.status}`);
-    const { jwks_uri: jwksUri } = (await response.json()) as { jwks_uri?: unknown };
+    const response = await fetchText({
+      url: url.toString(),
+      timeoutMs: fetchTimeoutMs,
+      headers: { accept: 'application/json' },
+    });
+    if (response.status !== 200) throw new Error(`OpenID configuration answered ${response.status}`);
+    const { jwks_uri: jwksUri } = JSON.parse(response.text) as { jwks_uri?: unknown };
     if (typeof jwksUri !== 'string') throw new Error('OpenID configuration has no jwks_uri');
     found = jwksUri;
     return found;

@@ -168,7 +168,10 @@ export async function buildApiServer(deps: ApiServerDependencies): Promise<Fasti
   await app.register(async (scope) => {
     if (access) {
       scope.addHook('onRequest', async (request) => {
-        request.account = await access.authenticate(request.headers);
+        // In the request's context already, so a fetch of the identity provider's keys carries its id.
+        request.account = await runInContext({ actor: 'anonymous', operationId: request.id }, () =>
+          access.authenticate(request.headers),
+        );
         const { kind, verb } = request.routeOptions.config;
         if (kind && verb) access.authorize(request.account, kind, verb);
       });

@@ -133,6 +133,25 @@ describe('keys from a JWKS URL, rotated by the identity provider', () => {
     expect(reason).toMatch(/unknown key/);
   });
 
+  it('fetches through the outbound client: counted by host and code, with the operation id of the request that needed the keys', async () => {
+    idp.serve([keyA, keyB, keyC]);
+    await pause(600); // past the refresh interval: a token of a key not yet known fetches again
+    const before = idp.jwksRequests();
+    const operationId = `jwks-${Date.now()}`;
+    const response = await callWith(service, await keyC.sign({ username: 'fetcher' }), {
+      'x-operation-id': operationId,
+    });
+    expect(response.status, response.text).toBe(200);
+    expect(idp.jwksRequests()).toBe(before + 1);
+    const fetched = idp.lastHeaders('/jwks.json');
+    expect(fetched?.['x-operation-id']).toBe(operationId);
+    expect(fetched?.['user-agent']).toMatch(/^rh-trex\//);
+    const host = new URL(idp.url).host;
+    expect(
+      counterValue(await metricsOf(service), 'api_outbound_request_count', { host, code: '200' }),
+    ).toBeGreaterThanOrEqual(before + 1);
+  });
+
   it('rate-limits refreshes: 20 unknown kids in quick succession cause at most two fetches', async () => {
     const unknown = await Promise.all(
       Array.from({ length: 20 }, (_, i) => keyC.sign({ username: 'probe' }, `unknown-kid-${i}`)),

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,8 @@ export interface IdentityProvider {
   setMode(mode: IdpMode): void;
   // How many requests reached each path (the JWKS paths and the discovery document).
   requests(path: string): number;
+  // The headers of the last request to a path.
+  lastHeaders(path: string): IncomingHttpHeaders | undefined;
   jwksRequests(): number;
   readonly stopped: boolean;
   // Closes the listener and every open connection; the port then refuses connections.
@@ -70,6 +72,7 @@ export async function startIdentityProvider(keys: readonly SigningKey[]): Promis
   let mode: IdpMode = 'ok';
   let stopped = false;
   const counts = new Map<string, number>();
+  const headers = new Map<string, IncomingHttpHeaders>();
   const realm = '/realms/trex';
   const discoveryPath = `${realm}/.well-known/openid-configuration`;
   const oidcJwksPath = `${realm}/protocol/openid-connect/certs`;
@@ -78,6 +81,7 @@ export async function startIdentityProvider(keys: readonly SigningKey[]): Promis
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0] ?? '';
     counts.set(path, (counts.get(path) ?? 0) + 1);
+    headers.set(path, request.headers);
     if (mode === 'fail') {
       response.writeHead(500, { 'content-type': 'text/plain' }).end('identity provider is down');
       return;
@@ -115,6 +119,7 @@ export async function startIdentityProvider(keys: readonly SigningKey[]): Promis
       mode = next;
     },
     requests: (path) => counts.get(path) ?? 0,
+    lastHeaders: (path) => headers.get(path),
     jwksRequests: () => (counts.get('/jwks.json') ?? 0) + (counts.get(oidcJwksPath) ?? 0),
     get stopped() {
       return stopped;
