@@ -816,6 +816,9 @@ export interface components {
          *       "last_error": "WebhookDelivery last_error",
          *       "next_attempt_at": "2026-11-25T12:00:00.000Z",
          *       "delivered_at": "2026-11-25T12:00:00.000Z",
+         *       "last_attempt_at": "2026-11-25T12:00:00.000Z",
+         *       "last_duration_ms": 42,
+         *       "response_excerpt": "WebhookDelivery response_excerpt",
          *       "created_at": "2026-11-25T12:00:00.000Z",
          *       "updated_at": "2026-11-25T12:00:00.000Z"
          *     }
@@ -837,7 +840,7 @@ export interface components {
             source_id: string;
             /** @description Create, Update or Delete */
             event_type: string;
-            /** @description pending (waiting or retrying), delivered, or failed (given up) */
+            /** @description pending (waiting or retrying), delivered, failed (given up), or cancelled (its webhook was disabled or deleted first) */
             status: string;
             /**
              * Format: int32
@@ -852,6 +855,12 @@ export interface components {
             next_attempt_at: string | null;
             /** @description When the receiver accepted it (2xx). RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
             delivered_at: string | null;
+            /** @description When the last attempt was sent. RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
+            last_attempt_at: string | null;
+            /** @description How long the last attempt took, until the answer or the failure, in milliseconds */
+            last_duration_ms: number | null;
+            /** @description The first 1,024 characters of the receiver's last answer, if it answered */
+            response_excerpt: string | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC, milliseconds
@@ -885,6 +894,9 @@ export interface components {
          *           "last_error": "WebhookDelivery last_error",
          *           "next_attempt_at": "2026-11-25T12:00:00.000Z",
          *           "delivered_at": "2026-11-25T12:00:00.000Z",
+         *           "last_attempt_at": "2026-11-25T12:00:00.000Z",
+         *           "last_duration_ms": 42,
+         *           "response_excerpt": "WebhookDelivery response_excerpt",
          *           "created_at": "2026-11-25T12:00:00.000Z",
          *           "updated_at": "2026-11-25T12:00:00.000Z"
          *         }

@@ -164,6 +164,9 @@ describe('webhook deliveries', () => {
       last_error: null,
       next_attempt_at: null,
       delivered_at: expect.any(String),
+      last_attempt_at: expect.any(String),
+      last_duration_ms: expect.any(Number),
+      response_excerpt: 'answered 200',
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });

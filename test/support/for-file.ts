@@ -6,7 +6,7 @@ import { afterAll, beforeAll } from 'vitest';
 // Something the tests of one file (or of one describe block, when called inside one) share: a
 // beforeAll hook starts it before them and an afterAll hook stops it after them. What it returns stands
 // for the running thing, so tests and hooks registered after the call use it as they would the thing
-// itself; read before it started or after it stopped, it throws.
+// itself; used before it started or after it stopped, it throws.
 export function forFile<T extends object>(
   what: string,
   start: () => Promise<T>,
@@ -21,16 +21,19 @@ export function forFile<T extends object>(
     running = undefined;
     if (stopping) await stop(stopping);
   });
+  const current = (property: PropertyKey): T => {
+    if (!running) {
+      throw new Error(
+        `${what}.${String(property)} used while the ${what} is not running; it runs from the beforeAll ` +
+          'hook to the afterAll hook registered with it, so use it only in tests and in hooks registered after',
+      );
+    }
+    return running;
+  };
   return new Proxy({} as T, {
-    get(_target, property) {
-      if (!running) {
-        throw new Error(
-          `${what}.${String(property)} read while the ${what} is not running; it runs from the beforeAll ` +
-            'hook to the afterAll hook registered with it, so use it only in tests and in hooks registered after',
-        );
-      }
-      return Reflect.get(running, property);
-    },
+    get: (_target, property) => Reflect.get(current(property), property),
+    // A property set (a receiver's `react`) goes to the running thing too.
+    set: (_target, property, value) => Reflect.set(current(property), property, value),
   });
 }
 

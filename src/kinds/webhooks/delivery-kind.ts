@@ -17,12 +17,20 @@ export const deliveryKind = defineKind({
     event_type: defineField('string', { required: true, description: 'Create, Update or Delete' }),
     status: defineField('string', {
       required: true,
-      description: 'pending (waiting or retrying), delivered, or failed (given up)',
+      description:
+        'pending (waiting or retrying), delivered, failed (given up), or cancelled (its webhook was disabled or deleted first)',
     }),
     attempts: defineField('int', { required: true, description: 'Attempts so far' }),
     response_code: defineField('int', { description: "The receiver's last HTTP status, if it answered" }),
     last_error: defineField('string', { description: 'Why the last attempt failed' }),
     next_attempt_at: defineField('time', { description: 'When a failed attempt is retried' }),
     delivered_at: defineField('time', { description: 'When the receiver accepted it (2xx)' }),
+    last_attempt_at: defineField('time', { description: 'When the last attempt was sent' }),
+    last_duration_ms: defineField('int', {
+      description: 'How long the last attempt took, until the answer or the failure, in milliseconds',
+    }),
+    response_excerpt: defineField('string', {
+      description: "The first 1,024 characters of the receiver's last answer, if it answered",
+    }),
   },
 });

@@ -99,7 +99,13 @@ export interface DeliveryAttempt {
   readonly responseCode?: number;
   readonly error?: string;
   readonly retryInMs?: number;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly responseExcerpt?: string; // the start of the receiver's answer, if it answered
 }
+
+// How much of a receiver's answer a delivery keeps, to say why it failed.
+export const responseExcerptChars = 1024;
 
 // Records many attempts in one statement, ending their claims.
 export async function recordDeliveryAttempts(
@@ -111,15 +117,20 @@ export async function recordDeliveryAttempts(
   const codes = attempts.map((attempt) => attempt.responseCode ?? null);
   const errors = attempts.map((attempt) => attempt.error?.slice(0, 2000) ?? null);
   const retries = attempts.map((attempt) => attempt.retryInMs ?? null);
+  const startedAt = attempts.map((attempt) => attempt.startedAt.toISOString());
+  const durations = attempts.map((attempt) => Math.round(attempt.durationMs));
+  const excerpts = attempts.map((attempt) => attempt.responseExcerpt?.slice(0, responseExcerptChars) ?? null);
   await sql`
     update webhook_deliveries d set attempts = d.attempts + 1, response_code = a.code, last_error = a.error,
+      last_attempt_at = a.started_at, last_duration_ms = a.duration_ms, response_excerpt = a.excerpt,
       status = case when a.error is null then 'delivered' when a.retry_ms is null then 'failed' else 'pending' end,
       delivered_at = case when a.error is null then now() end,
       next_attempt_at = case when a.error is not null and a.retry_ms is not null
         then now() + a.retry_ms * interval '1 millisecond' end,
       updated_at = now(), claimed_by = null, claim_expires_at = null
-    from unnest(${ids}::text[], ${codes}::int[], ${errors}::text[], ${retries}::float8[])
-      as a(id, code, error, retry_ms), ${asyncCommit}
+    from unnest(${ids}::text[], ${codes}::int[], ${errors}::text[], ${retries}::float8[],
+        ${startedAt}::timestamptz[], ${durations}::int[], ${excerpts}::text[])
+      as a(id, code, error, retry_ms, started_at, duration_ms, excerpt), ${asyncCommit}
     where d.id = a.id and d.claimed_by = ${lease.owner}`.execute(db);
 }
 
@@ -133,4 +144,13 @@ export async function msUntilNextDeliveryDue(db: Db): Promise<number | undefined
     from webhook_deliveries
     where status = 'pending' and (next_attempt_at > now() or claim_expires_at > now())`.execute(db);
   return rows[0]?.ms ?? undefined;
+}
+
+// Cancels a webhook's pending deliveries (it was disabled or deleted): they are never sent, and say so.
+export async function cancelPendingDeliveries(db: Db, webhookId: string): Promise<number> {
+  const result = await sql`
+    update webhook_deliveries set status = 'cancelled', next_attempt_at = null, updated_at = now(),
+      claimed_by = null, claim_expires_at = null
+    where webhook_id = ${webhookId} and status = 'pending'`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }

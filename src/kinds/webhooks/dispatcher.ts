@@ -9,6 +9,7 @@ import {
   type DeliveryAttempt,
   msUntilNextDeliveryDue,
   recordDeliveryAttempts,
+  responseExcerptChars,
 } from './delivery-queue.ts';
 import {
   deliveryIdHeader,
@@ -114,7 +115,12 @@ export class DeliveryDispatcher {
 
   private async send(delivery: ClaimedDelivery): Promise<DeliveryAttempt> {
     const { settings, client } = this.deps;
-    let failure: { error: string; responseCode: number | undefined };
+    const startedAt = new Date();
+    const timing = (): { startedAt: Date; durationMs: number } => ({
+      startedAt,
+      durationMs: Date.now() - startedAt.getTime(),
+    });
+    let failure: { error: string; responseCode: number | undefined; responseExcerpt?: string };
     try {
       // The allow-list may have shrunk since the webhook was written.
       if (!hostAllowed(new URL(delivery.url), settings.allowedHosts)) {
@@ -140,10 +146,15 @@ export class DeliveryDispatcher {
         retries: 0, // the delivery's own retries, durable and with backoff, take over
         operationId: delivery.operationId ?? undefined,
       });
+      const responseExcerpt = response.text.slice(0, responseExcerptChars);
       if (response.status >= 200 && response.status < 300) {
-        return { delivery, responseCode: response.status };
+        return { delivery, responseCode: response.status, responseExcerpt, ...timing() };
       }
-      failure = { error: `the receiver answered ${response.status}`, responseCode: response.status };
+      failure = {
+        error: `the receiver answered ${response.status}`,
+        responseCode: response.status,
+        responseExcerpt,
+      };
     } catch (error) {
       if (!(error instanceof OutboundError)) throw error;
       failure = { error: error.message, responseCode: undefined };
@@ -163,7 +174,7 @@ export class DeliveryDispatcher {
       },
       'webhook delivery failed',
     );
-    return { delivery, responseCode: failure.responseCode, error: failure.error, retryInMs };
+    return { delivery, ...failure, retryInMs, ...timing() };
   }
 
   private async record(db: Db, lease: Lease, attempts: readonly DeliveryAttempt[]): Promise<void> {

@@ -1,14 +1,17 @@
 import { currentContext } from '../../context/request-context.ts';
+import type { EventRecord } from '../../events/controllers.ts';
 import { listableSources } from '../framework/caller-access.ts';
 import { definePlugin } from '../framework/plugin.ts';
 import { webhookDeliveries } from './background.ts';
 import { deliveriesRoutes } from './deliveries-routes.ts';
 import { deliveryKind } from './delivery-kind.ts';
+import { cancelPendingDeliveries } from './delivery-queue.ts';
 import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
 import { addDeliveryClaims } from './migrations/202612061501_add_delivery_claims.ts';
 import { addWebhookOwner } from './migrations/202612061800_add_webhook_owner.ts';
 import { addWebhookTenant } from './migrations/202612061902_add_webhook_tenant.ts';
 import { addPreviousSecret } from './migrations/202612061910_add_previous_secret.ts';
+import { addDeliveryDiagnostics } from './migrations/202612061920_add_delivery_diagnostics.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -16,7 +19,14 @@ import { webhookRules } from './rules.ts';
 // filter, a deliveries sub-collection, and the background work that makes and sends deliveries.
 export const webhookPlugin = definePlugin({
   kind: webhookKind,
-  migrations: [createWebhooks, addDeliveryClaims, addWebhookOwner, addWebhookTenant, addPreviousSecret],
+  migrations: [
+    createWebhooks,
+    addDeliveryClaims,
+    addWebhookOwner,
+    addWebhookTenant,
+    addPreviousSecret,
+    addDeliveryDiagnostics,
+  ],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) =>
     deliveriesRoutes(
@@ -26,6 +36,16 @@ export const webhookPlugin = definePlugin({
       }),
     ),
   background: webhookDeliveries,
+  // A webhook disabled or deleted sends nothing more: its pending deliveries are cancelled (the
+  // dispatcher already claims none of them meanwhile). Decided from the webhook as it is now, so a
+  // webhook enabled again before this runs keeps them.
+  controllers: ({ service, database }) => {
+    const cancelIfStopped = async (event: EventRecord): Promise<void> => {
+      const webhook = await service.getIncludingDeleted(event.sourceId);
+      if (webhook.deleted_at || !webhook.enabled) await cancelPendingDeliveries(database.db, webhook.id);
+    };
+    return { onUpsert: cancelIfStopped, onDelete: cancelIfStopped };
+  },
   // The owner of a webhook is whoever last wrote it: its deliveries follow what the policy lets them list.
   stamps: () => ({
     owner_claims: () => {
