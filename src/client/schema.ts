@@ -200,6 +200,40 @@ export interface paths {
         patch: operations["updateWebhook"];
         trace?: never;
     };
+    "/api/rh-trex/v1/webhooks/{id}/ping": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send the webhook a test message */
+        post: operations["pingWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/rh-trex/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send what a delivery sent again, as a new delivery */
+        post: operations["redeliverWebhookDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/rh-trex/v1/webhooks/{id}/deliveries": {
         parameters: {
             query?: never;
@@ -807,6 +841,7 @@ export interface components {
          *       "href": "/api/rh-trex/v1/webhook_deliveries/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
          *       "webhook_id": "WebhookDelivery webhook_id",
          *       "event_id": "WebhookDelivery event_id",
+         *       "redelivery_of": "WebhookDelivery redelivery_of",
          *       "source": "WebhookDelivery source",
          *       "source_id": "WebhookDelivery source_id",
          *       "event_type": "WebhookDelivery event_type",
@@ -832,13 +867,15 @@ export interface components {
             readonly href: string;
             /** @description The webhook delivered to */
             webhook_id: string;
-            /** @description The event delivered (the X-Webhook-Event-Id header) */
-            event_id: string;
+            /** @description The event delivered (the X-Webhook-Event-Id header); null for a ping */
+            event_id: string | null;
+            /** @description The delivery this one sends again (POST .../redeliver); null for any other */
+            redelivery_of: string | null;
             /** @description The Kind that changed */
             source: string;
             /** @description The resource that changed */
             source_id: string;
-            /** @description Create, Update or Delete */
+            /** @description Create, Update, Delete, or Ping */
             event_type: string;
             /** @description pending (waiting or retrying), delivered, failed (given up), or cancelled (its webhook was disabled or deleted first) */
             status: string;
@@ -885,6 +922,7 @@ export interface components {
          *           "href": "/api/rh-trex/v1/webhook_deliveries/2Qh0MxL7Tq4kJz1cXo9bV3nWdEa",
          *           "webhook_id": "WebhookDelivery webhook_id",
          *           "event_id": "WebhookDelivery event_id",
+         *           "redelivery_of": "WebhookDelivery redelivery_of",
          *           "source": "WebhookDelivery source",
          *           "source_id": "WebhookDelivery source_id",
          *           "event_type": "WebhookDelivery event_type",
@@ -2645,6 +2683,161 @@ export interface operations {
             };
             /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    pingWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new delivery, due at once */
+            201: {
+                headers: {
+                    /** @description The path of the new delivery */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is unreachable, did not answer in time, or a lock did not come free in time; the service is shutting down or overloaded (code 27) */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again, when the database was the cause */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    redeliverWebhookDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /**
+                 * @description The webhook id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                id: string;
+                /**
+                 * @description The delivery id (KSUID)
+                 * @example 2Qh0MxL7Tq4kJz1cXo9bV3nWdEa
+                 */
+                delivery_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new delivery, due at once */
+            201: {
+                headers: {
+                    /** @description The path of the new delivery */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it was deleted (code 7) */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -155,6 +155,7 @@ describe('webhook deliveries', () => {
       href: `${apiBase}/webhooks/${webhook.id}/deliveries/${request.headers['x-webhook-delivery-id']}`,
       webhook_id: webhook.id,
       event_id: event?.id,
+      redelivery_of: null,
       source: 'Dinosaurs',
       source_id: dinosaur.id,
       event_type: 'Create',

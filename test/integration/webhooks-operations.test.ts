@@ -98,3 +98,72 @@ describe('stopping a webhook cancels its pending deliveries', () => {
       .toBe('cancelled');
   });
 });
+
+describe('deliveries made by hand', () => {
+  async function healthyWebhook(): Promise<{ id: string; tag: string }> {
+    const tag = `h${randomBytes(4).toString('hex')}`;
+    const created = await service.api(`${apiBase}/webhooks`, {
+      method: 'POST',
+      body: {
+        name: tag,
+        url: `${receiver.url}/${tag}`,
+        sources: 'Dinosaurs',
+        search: `species like '${tag}%'`,
+        secret: 'hand',
+        enabled: true,
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    return { id: created.body.id, tag };
+  }
+  const received = (path: string) => receiver.requests.filter((request) => request.path === path);
+
+  it('a ping: 201 with the new delivery, and the receiver gets a Ping about its webhook', async () => {
+    const hook = await healthyWebhook();
+    const pinged = await service.api(`${apiBase}/webhooks/${hook.id}/ping`, { method: 'POST' });
+    expect(pinged.status, pinged.text).toBe(201);
+    expect(pinged.headers.get('location')).toBe(pinged.body.href);
+    expect(pinged.body).toMatchObject({
+      kind: 'WebhookDelivery',
+      event_type: 'Ping',
+      event_id: null,
+      status: 'pending',
+    });
+    await receiver.waitUntil(() => received(`/${hook.tag}`).length === 1, 'the ping');
+    const [request] = received(`/${hook.tag}`);
+    expect(JSON.parse(request?.body ?? '')).toMatchObject({
+      event: { kind: 'Ping', event_type: 'Ping', source: 'Webhooks', source_id: hook.id },
+      resource: { id: hook.id, kind: 'Webhook' },
+    });
+    expect(request?.headers['webhook-id']).toBe(pinged.body.id);
+    expect(request?.headers).not.toHaveProperty('x-webhook-event-id');
+  });
+
+  it("a redelivery: the same bytes again as a new delivery; another webhook's delivery is not found", async () => {
+    const hook = await healthyWebhook();
+    const made = await service.api(`${apiBase}/dinosaurs`, {
+      method: 'POST',
+      body: { species: `${hook.tag} r` },
+    });
+    await receiver.waitUntil(() => received(`/${hook.tag}`).length === 1, 'the first delivery');
+    const [first] = received(`/${hook.tag}`);
+    const original = String(first?.headers['webhook-id']);
+    const again = await service.api(`${apiBase}/webhooks/${hook.id}/deliveries/${original}/redeliver`, {
+      method: 'POST',
+    });
+    expect(again.status, again.text).toBe(201);
+    expect(again.body).toMatchObject({ redelivery_of: original, source_id: made.body.id, status: 'pending' });
+    expect(again.body.id).not.toBe(original);
+    await receiver.waitUntil(() => received(`/${hook.tag}`).length === 2, 'the redelivery');
+    const [, second] = received(`/${hook.tag}`);
+    expect(second?.body).toBe(first?.body);
+    expect(second?.headers['webhook-id']).toBe(again.body.id);
+
+    const other = await healthyWebhook();
+    const elsewhere = await service.api(`${apiBase}/webhooks/${other.id}/deliveries/${original}/redeliver`, {
+      method: 'POST',
+    });
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.reason).toBe(`WebhookDelivery with id='${original}' not found`);
+  });
+});

@@ -6,6 +6,15 @@ import { fanOut } from './fanout.ts';
 
 // Webhook deliveries: every event is fanned out to deliveries (run for every event, before the Kinds'
 // own controllers), and a dispatcher with connections of its own sends them through the outbound client.
+// Each process's dispatcher, by the context its plugin hooks share, so a delivery made by hand (a ping,
+// a redelivery) is sent at once rather than at the next resync.
+const dispatchers = new WeakMap<PluginContext, DeliveryDispatcher>();
+
+/** Wakes the dispatcher of the process `context` belongs to, if its background work runs. */
+export function wakeDispatcher(context: PluginContext): void {
+  dispatchers.get(context)?.wake();
+}
+
 export function webhookDeliveries(context: PluginContext): BackgroundWork {
   const { config, database, logger } = context;
   // The claims and records, on connections of their own as the controller manager's, so they never wait
@@ -24,6 +33,7 @@ export function webhookDeliveries(context: PluginContext): BackgroundWork {
     },
     logger,
   });
+  dispatchers.set(context, dispatcher);
   // Fanning out is a short transaction on the shared pool: it never waits behind a slow receiver.
   const fanOutEvent = fanOut({
     db: database.db,

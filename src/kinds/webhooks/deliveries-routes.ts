@@ -14,6 +14,7 @@ import { createPresenter, kindHref } from '../framework/presenter.ts';
 import { listQuery } from '../framework/routes.ts';
 import { kindSchemas } from '../framework/schemas.ts';
 import type { KindService } from '../framework/service.ts';
+import { type DeliveryActions, registerDeliveryActions } from './delivery-actions.ts';
 import { deliveryKind } from './delivery-kind.ts';
 import { webhookKind } from './model.ts';
 
@@ -25,15 +26,17 @@ const notFound404 = notFoundResponse(`${webhookKind.name} with id='${exampleId}'
 const listable = kindListable(deliveryKind);
 const present = createPresenter(apiBase, deliveryKind);
 
-// `/webhooks/{id}/deliveries` and `/webhooks/{id}/deliveries/{delivery_id}`: read-only, with the list
-// semantics of every collection, for a webhook that exists.
+// `/webhooks/{id}/deliveries` and `/webhooks/{id}/deliveries/{delivery_id}`: read, with the list semantics
+// of every collection, for a webhook that exists; and the deliveries made by hand (delivery-actions.ts).
 export function deliveriesRoutes(
   webhooks: KindService<typeof webhookKind.fields>,
   deliveries: KindService<typeof deliveryKind.fields>,
+  actions: DeliveryActions,
 ): KindRoutes {
   return {
     schemas: [schemas.resource, schemas.list],
     register(app: FastifyInstance) {
+      registerDeliveryActions(app, webhooks, deliveries, actions);
       const collection = (webhookId: string): string =>
         `${kindHref(apiBase, webhookKind, webhookId)}/deliveries`;
       const presented = (row: KindRow<typeof deliveryKind.fields>) => ({

@@ -9,12 +9,14 @@ export const deliveryKind = defineKind({
   fields: {
     webhook_id: defineField('string', { required: true, description: 'The webhook delivered to' }),
     event_id: defineField('string', {
-      required: true,
-      description: 'The event delivered (the X-Webhook-Event-Id header)',
+      description: 'The event delivered (the X-Webhook-Event-Id header); null for a ping',
+    }),
+    redelivery_of: defineField('string', {
+      description: 'The delivery this one sends again (POST .../redeliver); null for any other',
     }),
     source: defineField('string', { required: true, description: 'The Kind that changed' }),
     source_id: defineField('string', { required: true, description: 'The resource that changed' }),
-    event_type: defineField('string', { required: true, description: 'Create, Update or Delete' }),
+    event_type: defineField('string', { required: true, description: 'Create, Update, Delete, or Ping' }),
     status: defineField('string', {
       required: true,
       description:

@@ -3,6 +3,7 @@ import { asyncCommit } from '../../db/async-commit.ts';
 import type { Db } from '../../db/database.ts';
 import { leaseExpiry } from '../../events/lease-sql.ts';
 import type { Lease } from '../../events/lease-workers.ts';
+import { webhookKind } from './model.ts';
 
 // The SQL of sending deliveries, one statement per function. A delivery is due when it is pending,
 // past its next attempt time, not under a live claim, its webhook is live and enabled, and it heads its
@@ -13,7 +14,7 @@ import type { Lease } from '../../events/lease-workers.ts';
 export interface ClaimedDelivery {
   readonly id: string;
   readonly webhookId: string;
-  readonly eventId: string;
+  readonly eventId: string | null; // null for a ping
   readonly operationId: string | null;
   readonly attempts: number;
   readonly payload: string;
@@ -50,7 +51,7 @@ export async function claimDeliveries(
   const { rows } = await sql<{
     id: string;
     webhook_id: string;
-    event_id: string;
+    event_id: string | null;
     operation_id: string | null;
     attempts: number;
     payload: string;
@@ -74,11 +75,10 @@ export async function claimDeliveries(
       where c.n <= ${room.perWebhook}::int - coalesce(b.held, 0))
     update webhook_deliveries d set claimed_by = ${lease.owner},
       claim_expires_at = ${leaseExpiry(lease)}
-    from picked, webhooks w, events e, ${asyncCommit}
-    where d.id = picked.id and w.id = d.webhook_id and e.id = d.event_id
-    returning d.id, d.webhook_id, d.event_id, e.operation_id, d.attempts, d.payload, w.url, w.secret, w.previous_secret`.execute(
-    db,
-  );
+    from picked, webhooks w, ${asyncCommit}
+    where d.id = picked.id and w.id = d.webhook_id
+    returning d.id, d.webhook_id, d.event_id, d.attempts, d.payload, w.url, w.secret, w.previous_secret,
+      (select e.operation_id from events e where e.id = d.event_id) as operation_id`.execute(db);
   return rows.map((row) => ({
     id: row.id,
     webhookId: row.webhook_id,
@@ -153,4 +153,34 @@ export async function cancelPendingDeliveries(db: Db, webhookId: string): Promis
       claimed_by = null, claim_expires_at = null
     where webhook_id = ${webhookId} and status = 'pending'`.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * A new delivery of what an earlier one sent (a receiver lost it, or it was given up), due at once.
+ * Undefined when the original is not among `webhookId`'s deliveries.
+ */
+export async function redeliver(
+  db: Db,
+  webhookId: string,
+  originalId: string,
+  newId: string,
+): Promise<string | undefined> {
+  const { rows } = await sql<{ id: string }>`
+    insert into webhook_deliveries
+      (id, webhook_id, event_id, event_seq, source, source_id, event_type, payload, redelivery_of)
+    select ${newId}, webhook_id, event_id, event_seq, source, source_id, event_type, payload, id
+    from webhook_deliveries where id = ${originalId} and webhook_id = ${webhookId}
+    returning id`.execute(db);
+  return rows[0]?.id;
+}
+
+/** A test message to a webhook, of no event, due at once, before anything else of the webhook's own queue. */
+export async function ping(
+  db: Db,
+  delivery: { readonly id: string; readonly webhookId: string; readonly payload: string },
+): Promise<void> {
+  await sql`
+    insert into webhook_deliveries (id, webhook_id, event_seq, source, source_id, event_type, payload)
+    values (${delivery.id}, ${delivery.webhookId}, 0, ${webhookKind.eventSource}, ${delivery.webhookId},
+      'Ping', ${delivery.payload})`.execute(db);
 }

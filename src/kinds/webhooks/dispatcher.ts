@@ -134,7 +134,7 @@ export class DeliveryDispatcher {
         url: delivery.url,
         headers: {
           'content-type': 'application/json',
-          [eventIdHeader]: delivery.eventId,
+          ...(delivery.eventId ? { [eventIdHeader]: delivery.eventId } : {}),
           [deliveryIdHeader]: delivery.id,
           [webhookIdHeader]: delivery.id,
           [webhookTimestampHeader]: String(sentAt),

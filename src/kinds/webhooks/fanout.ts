@@ -85,7 +85,7 @@ export function fanOut({
             (id, webhook_id, event_id, event_seq, source, source_id, event_type, payload)
           values (${newId()}, ${webhook.id}, ${event.id}, ${event.seq}::bigint, ${event.source},
             ${event.source_id}, ${event.event_type}, ${payload})
-          on conflict (webhook_id, event_id) do nothing`.execute(trx);
+          on conflict (webhook_id, event_id) where redelivery_of is null do nothing`.execute(trx);
         made++;
       }
       return made;

@@ -2,16 +2,18 @@ import { currentContext } from '../../context/request-context.ts';
 import type { EventRecord } from '../../events/controllers.ts';
 import { listableSources } from '../framework/caller-access.ts';
 import { definePlugin } from '../framework/plugin.ts';
-import { webhookDeliveries } from './background.ts';
+import { wakeDispatcher, webhookDeliveries } from './background.ts';
 import { deliveriesRoutes } from './deliveries-routes.ts';
+import { pingPayload } from './delivery-actions.ts';
 import { deliveryKind } from './delivery-kind.ts';
-import { cancelPendingDeliveries } from './delivery-queue.ts';
+import { cancelPendingDeliveries, ping, redeliver } from './delivery-queue.ts';
 import { createWebhooks } from './migrations/202611251701_create_webhooks.ts';
 import { addDeliveryClaims } from './migrations/202612061501_add_delivery_claims.ts';
 import { addWebhookOwner } from './migrations/202612061800_add_webhook_owner.ts';
 import { addWebhookTenant } from './migrations/202612061902_add_webhook_tenant.ts';
 import { addPreviousSecret } from './migrations/202612061910_add_previous_secret.ts';
 import { addDeliveryDiagnostics } from './migrations/202612061920_add_delivery_diagnostics.ts';
+import { addRedeliveries } from './migrations/202612061930_add_redeliveries.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -26,6 +28,7 @@ export const webhookPlugin = definePlugin({
     addWebhookTenant,
     addPreviousSecret,
     addDeliveryDiagnostics,
+    addRedeliveries,
   ],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) =>
@@ -34,6 +37,20 @@ export const webhookPlugin = definePlugin({
       context.serviceFor(deliveryKind, {
         scope: () => listableSources(context.kinds, 'webhook_deliveries.source'),
       }),
+      {
+        redeliver: (webhookId, deliveryId) =>
+          redeliver(context.database.db, webhookId, deliveryId, context.newId()),
+        ping: async (webhook, presented) => {
+          const id = context.newId();
+          await ping(context.database.db, {
+            id,
+            webhookId: webhook.id,
+            payload: pingPayload(webhook.id, presented),
+          });
+          return id;
+        },
+        wake: () => wakeDispatcher(context),
+      },
     ),
   background: webhookDeliveries,
   // A webhook disabled or deleted sends nothing more: its pending deliveries are cancelled (the
