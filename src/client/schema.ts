@@ -2738,6 +2738,15 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
             401: {
                 headers: {
@@ -2758,6 +2767,15 @@ export interface operations {
             };
             /** @description No such resource, or it was deleted (code 7) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2818,6 +2836,15 @@ export interface operations {
                     "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
+            /** @description Bad request: a body field is invalid (code 8), the body is unreadable or not a JSON object (17), or a list parameter is bad (21) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Missing or invalid token (code 15); the response carries `WWW-Authenticate: Bearer` */
             401: {
                 headers: {
@@ -2838,6 +2865,15 @@ export interface operations {
             };
             /** @description No such resource, or it was deleted (code 7) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is not JSON: send application/json or application/merge-patch+json (code 13) */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

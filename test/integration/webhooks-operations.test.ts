@@ -12,9 +12,13 @@ const service = serviceForFile({
 });
 const apiBase = '/api/rh-trex/v1';
 
-async function webhookFailingWith(status: number, body: string): Promise<{ id: string; tag: string }> {
+// Each webhook has a receiver path of its own, answered with the status it was made with.
+const answers = new Map<string, number>();
+
+async function webhookAnswering(status: number): Promise<{ id: string; tag: string }> {
   const tag = `o${randomBytes(4).toString('hex')}`;
-  receiver.react = (request) => (request.path === `/${tag}` ? status : 200);
+  answers.set(`/${tag}`, status);
+  receiver.react = (request) => answers.get(request.path) ?? 200;
   const created = await service.api(`${apiBase}/webhooks`, {
     method: 'POST',
     body: {
@@ -22,7 +26,7 @@ async function webhookFailingWith(status: number, body: string): Promise<{ id: s
       url: `${receiver.url}/${tag}`,
       sources: 'Dinosaurs',
       search: `species like '${tag}%'`,
-      secret: body,
+      secret: `secret of ${tag}`,
       enabled: true,
     },
   });
@@ -49,7 +53,7 @@ async function attemptedDelivery(hook: { id: string; tag: string }): Promise<Rec
 
 describe('a delivery record says why it failed', () => {
   it('the status code, the start of the answer, when and how long', async () => {
-    const delivery = await attemptedDelivery(await webhookFailingWith(500, 'secret-500'));
+    const delivery = await attemptedDelivery(await webhookAnswering(500));
     expect(delivery).toMatchObject({
       status: 'pending',
       attempts: 1,
@@ -66,7 +70,7 @@ describe('a delivery record says why it failed', () => {
 
 describe('stopping a webhook cancels its pending deliveries', () => {
   it('disabled: its pending deliveries become cancelled, and none is sent', async () => {
-    const hook = await webhookFailingWith(503, 'secret-503');
+    const hook = await webhookAnswering(503);
     const delivery = await attemptedDelivery(hook);
     const disabled = await service.api(`${apiBase}/webhooks/${hook.id}`, {
       method: 'PATCH',
@@ -84,7 +88,7 @@ describe('stopping a webhook cancels its pending deliveries', () => {
   });
 
   it('deleted: its pending deliveries become cancelled', async () => {
-    const hook = await webhookFailingWith(503, 'secret-deleted');
+    const hook = await webhookAnswering(503);
     const delivery = await attemptedDelivery(hook);
     expect((await service.api(`${apiBase}/webhooks/${hook.id}`, { method: 'DELETE' })).status).toBe(204);
     await expect
@@ -100,26 +104,10 @@ describe('stopping a webhook cancels its pending deliveries', () => {
 });
 
 describe('deliveries made by hand', () => {
-  async function healthyWebhook(): Promise<{ id: string; tag: string }> {
-    const tag = `h${randomBytes(4).toString('hex')}`;
-    const created = await service.api(`${apiBase}/webhooks`, {
-      method: 'POST',
-      body: {
-        name: tag,
-        url: `${receiver.url}/${tag}`,
-        sources: 'Dinosaurs',
-        search: `species like '${tag}%'`,
-        secret: 'hand',
-        enabled: true,
-      },
-    });
-    expect(created.status, created.text).toBe(201);
-    return { id: created.body.id, tag };
-  }
   const received = (path: string) => receiver.requests.filter((request) => request.path === path);
 
   it('a ping: 201 with the new delivery, and the receiver gets a Ping about its webhook', async () => {
-    const hook = await healthyWebhook();
+    const hook = await webhookAnswering(200);
     const pinged = await service.api(`${apiBase}/webhooks/${hook.id}/ping`, { method: 'POST' });
     expect(pinged.status, pinged.text).toBe(201);
     expect(pinged.headers.get('location')).toBe(pinged.body.href);
@@ -139,8 +127,27 @@ describe('deliveries made by hand', () => {
     expect(request?.headers).not.toHaveProperty('x-webhook-event-id');
   });
 
+  it('a body sent along is still read: not JSON is 415, broken JSON 400, and no delivery is made', async () => {
+    const hook = await webhookAnswering(200);
+    const ping = `${apiBase}/webhooks/${hook.id}/ping`;
+    const notJson = await service.api(ping, {
+      method: 'POST',
+      body: 'x',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(notJson.status).toBe(415);
+    const broken = await service.api(ping, {
+      method: 'POST',
+      body: '{',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(broken.status).toBe(400);
+    expect(broken.body).toMatchObject({ code: 'rh-trex-17' });
+    expect((await service.api(`${apiBase}/webhooks/${hook.id}/deliveries`)).body.total).toBe(0);
+  });
+
   it("a redelivery: the same bytes again as a new delivery; another webhook's delivery is not found", async () => {
-    const hook = await healthyWebhook();
+    const hook = await webhookAnswering(200);
     const made = await service.api(`${apiBase}/dinosaurs`, {
       method: 'POST',
       body: { species: `${hook.tag} r` },
@@ -159,7 +166,7 @@ describe('deliveries made by hand', () => {
     expect(second?.body).toBe(first?.body);
     expect(second?.headers['webhook-id']).toBe(again.body.id);
 
-    const other = await healthyWebhook();
+    const other = await webhookAnswering(200);
     const elsewhere = await service.api(`${apiBase}/webhooks/${other.id}/deliveries/${original}/redeliver`, {
       method: 'POST',
     });

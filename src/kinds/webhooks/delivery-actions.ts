@@ -59,7 +59,7 @@ export function registerDeliveryActions(
         params: Type.Object({ id: webhookIdParam }),
         response: {
           201: created,
-          ...errorResponses(401, 403, 500, 503),
+          ...errorResponses(400, 401, 403, 415, 500, 503), // 400 and 415: a body that is sent is still read
           ...notFoundResponse(`${webhookKind.name} with id='${exampleId}' not found`),
         },
       },
@@ -84,7 +84,7 @@ export function registerDeliveryActions(
         }),
         response: {
           201: created,
-          ...errorResponses(401, 403, 500, 503),
+          ...errorResponses(400, 401, 403, 415, 500, 503), // 400 and 415: a body that is sent is still read
           ...notFoundResponse(`${deliveryKind.name} with id='${exampleId}' not found`),
         },
       },
