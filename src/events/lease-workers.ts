@@ -54,7 +54,19 @@ export interface LeaseWorkerSettings {
   readonly logger: Logger;
   /** What the queue holds, for logs. */
   readonly name: string;
+  /**
+   * Items that may be set aside at once (see `work`'s `setAside`); 0 (the default) lets none go.
+   * Each set-aside item is still held, renewed and recorded; it just stops taking a worker.
+   */
+  readonly setAsideLimit?: number;
 }
+
+/**
+ * Given to `work` with each item: frees the item's worker while the work goes on (a request waiting on a
+ * slow receiver), so a slow item does not hold up the items behind it. False, and the worker stays
+ * taken, when `setAsideLimit` items are already set aside or this one is.
+ */
+export type SetAside = () => boolean;
 
 // How long recording waits after a failure before it tries again; the claims are renewed meanwhile.
 const recordRetryMs = 1000;
@@ -70,6 +82,7 @@ const recordRetryMs = 1000;
 export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   private readonly ready: Item[] = [];
   private readonly running = new Set<Promise<void>>();
+  private setAsideCount = 0; // running items that no longer take a worker
   private readonly held = new Set<string>();
   private done: { readonly id: string; readonly outcome: Outcome }[] = [];
   private claiming: Promise<void> | undefined;
@@ -86,7 +99,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
    */
   constructor(
     private readonly queue: LeaseQueue<Item, Outcome>,
-    private readonly work: (item: Item) => Promise<Outcome>,
+    private readonly work: (item: Item, setAside: SetAside) => Promise<Outcome>,
     private readonly settings: LeaseWorkerSettings,
   ) {}
 
@@ -135,7 +148,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
 
   private pump(): void {
     if (this.stopped) return;
-    while (this.running.size < this.settings.concurrency && this.ready.length > 0) {
+    while (this.busyWorkers() < this.settings.concurrency && this.ready.length > 0) {
       this.run(this.ready.shift() as Item);
     }
     if (this.done.length > 0 && !this.recording && !this.recordPaused) this.record();
@@ -146,7 +159,11 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   // Workers with nothing to do. Claims go out only for them, so a process whose workers are all busy
   // (slow handlers, hung receivers) claims nothing more.
   private free(): number {
-    return this.settings.concurrency - this.running.size - this.ready.length;
+    return this.settings.concurrency - this.busyWorkers() - this.ready.length;
+  }
+
+  private busyWorkers(): number {
+    return this.running.size - this.setAsideCount;
   }
 
   private idle(): boolean {
@@ -187,7 +204,15 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   }
 
   private run(item: Item): void {
-    const task = this.work(item)
+    let setAside = false;
+    const task = this.work(item, () => {
+      if (setAside || this.stopped || this.setAsideCount >= (this.settings.setAsideLimit ?? 0)) return false;
+      setAside = true;
+      this.setAsideCount += 1;
+      this.claimWanted = true; // the freed worker may find an item that is due
+      this.pump();
+      return true;
+    })
       .then(
         (outcome) => {
           this.done.push({ id: item.id, outcome });
@@ -200,6 +225,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
       )
       .finally(() => {
         this.running.delete(task);
+        if (setAside) this.setAsideCount -= 1;
         this.pump();
       });
     this.running.add(task);

@@ -178,4 +178,39 @@ describe('lease workers', () => {
     expect(queue.failRecords).toBe(0);
     expect(queue.recordSizes.reduce((sum, size) => sum + size, 0)).toBe(3);
   });
+
+  it('lets a slow item step aside, up to the limit, so the items behind it take its worker', async () => {
+    const queue = new MemoryQueue(items(8));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const answers: boolean[] = [];
+    const started: string[] = [];
+    const workers = new LeaseWorkers(
+      queue,
+      async (item: Item, setAside) => {
+        started.push(item.id);
+        if (item.id < 'item-003') {
+          // The first three hang; each asks to step aside (twice: the second ask is refused).
+          answers.push(setAside(), setAside());
+          await gate;
+        }
+        return item.id;
+      },
+      { db, lease, concurrency: 1, batchSize: 32, logger, name: 'test', setAsideLimit: 2 },
+    );
+    workers.start();
+    // Two hung items stepped aside; the third hangs on the one worker, so nothing else starts.
+    await until(() => started.length === 3, 'three items started');
+    await sleep(30);
+    expect(answers).toEqual([true, false, true, false, false, false]);
+    expect(started).toEqual(['item-000', 'item-001', 'item-002']);
+    expect(queue.finished.size).toBe(0);
+    // Still held: renewed with the rest, and recorded once done.
+    await until(() => (queue.renewed.at(-1) ?? []).includes('item-000'), 'a renewal of a set-aside item');
+    release();
+    await until(() => queue.finished.size === 8, 'every item is recorded');
+    await workers.stop();
+  });
 });
