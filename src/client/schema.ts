@@ -641,6 +641,10 @@ export interface components {
          *       "event_types": "Create,Delete",
          *       "search": "created_at > '2024-01-01'",
          *       "enabled": true,
+         *       "status": "Webhook status",
+         *       "consecutive_failures": 42,
+         *       "last_success_at": "2026-11-25T12:00:00.000Z",
+         *       "last_failure_at": "2026-11-25T12:00:00.000Z",
          *       "created_at": "2026-11-25T12:00:00.000Z",
          *       "updated_at": "2026-11-25T12:00:00.000Z"
          *     }
@@ -677,6 +681,17 @@ export interface components {
             search: string | null;
             /** @description Deliveries are made only while true */
             enabled: boolean;
+            /** @description active: the last attempt succeeded; failing: the last attempts failed, and its deliveries are sent apart from the healthy ones; parked: it failed too often in a row, so one delivery is tried per --webhook-probe-interval (a ping is sent at once) */
+            readonly status: string;
+            /**
+             * Format: int32
+             * @description Failed attempts since the last success
+             */
+            readonly consecutive_failures: number;
+            /** @description When a delivery last succeeded (kept to the minute while the webhook stays active). RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
+            readonly last_success_at: string | null;
+            /** @description When an attempt last failed. RFC 3339, an instant from 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z */
+            readonly last_failure_at: string | null;
             /**
              * Format: date-time
              * @description RFC 3339, UTC, milliseconds
@@ -705,6 +720,10 @@ export interface components {
          *           "event_types": "Create,Delete",
          *           "search": "created_at > '2024-01-01'",
          *           "enabled": true,
+         *           "status": "Webhook status",
+         *           "consecutive_failures": 42,
+         *           "last_success_at": "2026-11-25T12:00:00.000Z",
+         *           "last_failure_at": "2026-11-25T12:00:00.000Z",
          *           "created_at": "2026-11-25T12:00:00.000Z",
          *           "updated_at": "2026-11-25T12:00:00.000Z"
          *         }
@@ -773,6 +792,14 @@ export interface components {
             readonly kind?: unknown;
             /** @description The path of the resource: read-only, ignored when sent back */
             readonly href?: unknown;
+            /** @description active: the last attempt succeeded; failing: the last attempts failed, and its deliveries are sent apart from the healthy ones; parked: it failed too often in a row, so one delivery is tried per --webhook-probe-interval (a ping is sent at once): read-only, ignored when sent back */
+            readonly status?: unknown;
+            /** @description Failed attempts since the last success: read-only, ignored when sent back */
+            readonly consecutive_failures?: unknown;
+            /** @description When a delivery last succeeded (kept to the minute while the webhook stays active): read-only, ignored when sent back */
+            readonly last_success_at?: unknown;
+            /** @description When an attempt last failed: read-only, ignored when sent back */
+            readonly last_failure_at?: unknown;
             /** @description The creation time: read-only, ignored when sent back */
             readonly created_at?: unknown;
             /** @description The time of the last change: read-only, ignored when sent back */
@@ -829,6 +856,14 @@ export interface components {
             readonly kind?: unknown;
             /** @description The path of the resource: read-only, ignored when sent back */
             readonly href?: unknown;
+            /** @description active: the last attempt succeeded; failing: the last attempts failed, and its deliveries are sent apart from the healthy ones; parked: it failed too often in a row, so one delivery is tried per --webhook-probe-interval (a ping is sent at once): read-only, ignored when sent back */
+            readonly status?: unknown;
+            /** @description Failed attempts since the last success: read-only, ignored when sent back */
+            readonly consecutive_failures?: unknown;
+            /** @description When a delivery last succeeded (kept to the minute while the webhook stays active): read-only, ignored when sent back */
+            readonly last_success_at?: unknown;
+            /** @description When an attempt last failed: read-only, ignored when sent back */
+            readonly last_failure_at?: unknown;
             /** @description The creation time: read-only, ignored when sent back */
             readonly created_at?: unknown;
             /** @description The time of the last change: read-only, ignored when sent back */

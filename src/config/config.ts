@@ -70,6 +70,8 @@ export interface Config {
     readonly concurrency: number;
     readonly maxAttempts: number;
     readonly retryBackoffMs: number;
+    readonly parkAfter: number;
+    readonly probeIntervalMs: number;
   };
   readonly tracing: {
     readonly enabled: boolean;
@@ -178,6 +180,8 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       concurrency: Math.max(1, integer('webhookConcurrency')),
       maxAttempts: Math.max(1, integer('webhookMaxAttempts')),
       retryBackoffMs: duration('webhookRetryBackoff'),
+      parkAfter: Math.max(1, integer('webhookParkAfter')),
+      probeIntervalMs: Math.max(1, duration('webhookProbeInterval')),
     },
     tracing: {
       enabled: bool('enableTracing', false),

@@ -352,7 +352,7 @@ export const options = {
     type: 'int',
     commands: serve,
     default: 4,
-    help: 'Webhook deliveries this process sends at once; one webhook may take at most half of them, so two hung receivers can hold them all',
+    help: 'Webhook deliveries this process starts at once, in each of its two lanes (receivers that answer, and those that fail); a send still waiting after 250ms frees its worker',
   },
   webhookMaxAttempts: {
     flag: 'webhook-max-attempts',
@@ -367,6 +367,20 @@ export const options = {
     commands: serve,
     default: '1s',
     help: 'Delay before the first retry of a failed delivery; each later retry waits twice as long, at most 10m',
+  },
+  webhookParkAfter: {
+    flag: 'webhook-park-after',
+    type: 'int',
+    commands: serve,
+    default: 10,
+    help: 'Failed attempts in a row after which a webhook is parked: its deliveries wait, and one is tried per --webhook-probe-interval',
+  },
+  webhookProbeInterval: {
+    flag: 'webhook-probe-interval',
+    type: 'duration',
+    commands: serve,
+    default: '1m',
+    help: 'How often a parked webhook is tried with one of its deliveries; the first success makes it active again',
   },
 
   // Metrics and health servers

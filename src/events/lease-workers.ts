@@ -171,7 +171,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
       !this.claimWanted &&
       !this.claiming &&
       !this.recording &&
-      this.running.size === 0 &&
+      this.busyWorkers() === 0 && // items set aside wait on others, not on this queue
       this.ready.length === 0 &&
       this.done.length === 0
     );

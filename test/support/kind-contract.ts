@@ -10,7 +10,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawOptions } from '../../src/config/config.ts';
-import { type FieldDefinition, type Fields, isWriteOnly } from '../../src/kinds/framework/fields.ts';
+import {
+  type FieldDefinition,
+  type Fields,
+  isReadOnly,
+  isWriteOnly,
+} from '../../src/kinds/framework/fields.ts';
 import type { KindDefinition } from '../../src/kinds/framework/kind.ts';
 import { checkStream, documentChecked } from './contract-client.ts';
 import { expectError } from './expectations.ts';
@@ -63,6 +68,9 @@ export interface ContractOptions {
   // Fields with rules beyond their type (a URL on an allow-list): the suite checks their type errors
   // and presence but never makes up values for them.
   readonly constrained?: readonly string[];
+  // What each read-only field shows on a new resource (the service keeps them, and no write here
+  // changes them); required for every read-only field of the Kind.
+  readonly readOnlyValues?: Readonly<Record<string, unknown>>;
 }
 
 export function describeKindContract<F extends Fields>(
@@ -71,11 +79,24 @@ export function describeKindContract<F extends Fields>(
   references: ReferenceFactories = {},
   options: ContractOptions = {},
 ): void {
-  // The per-field checks below apply to fields holding values; reference-contract.ts checks references.
-  const fields = Object.entries(kind.fields).filter(([, field]) => field.type !== 'ref') as [
-    string,
-    FieldDefinition,
-  ][];
+  // The per-field checks below apply to fields a client writes that hold values; reference-contract.ts
+  // checks references. Read-only fields are shown with the values a new resource has, and ignored when
+  // sent.
+  const fields = Object.entries(kind.fields).filter(
+    ([, field]) => field.type !== 'ref' && !isReadOnly(field),
+  ) as [string, FieldDefinition][];
+  const readOnlyValues = Object.fromEntries(
+    Object.entries(kind.fields)
+      .filter(([, field]) => isReadOnly(field))
+      .map(([name]) => {
+        if (!Object.hasOwn(options.readOnlyValues ?? {}, name)) {
+          throw new Error(
+            `${kind.name}.${name} is read-only: the contract needs its value on a new resource`,
+          );
+        }
+        return [name, options.readOnlyValues?.[name]];
+      }),
+  );
   // What responses show (write-only fields are accepted and never shown), and the fields whose values
   // the suite makes up itself (constrained fields always take the values `valid` gives).
   const visible = fields.filter(([, field]) => !isWriteOnly(field));
@@ -84,7 +105,7 @@ export function describeKindContract<F extends Fields>(
   if (!firstField) throw new Error(`${kind.name} has no free value field: the contract needs at least one`);
   const [first, firstDefinition] = firstField;
   const referenced = new ReferencedResources(kind, references, () => service);
-  const required = Object.entries(kind.fields).filter(([, field]) => field.required);
+  const required = Object.entries(kind.fields).filter(([, field]) => field.required && !isReadOnly(field));
   // Optional fields a response shows (a write-only one, cleared, shows nothing to check).
   const optional = visible.filter(([, field]) => !field.required);
   const collection = `${apiBase}/${kind.plural}`;
@@ -116,6 +137,7 @@ export function describeKindContract<F extends Fields>(
       kind: kind.name,
       href: itemPath(resource?.id),
       ...Object.fromEntries(visible.map(([name, field]) => [name, presented(field.type, values[name])])),
+      ...readOnlyValues,
       ...referenced.presented(values),
       created_at: expect.stringMatching(rfc3339Millis),
       updated_at: expect.stringMatching(rfc3339Millis),
@@ -262,10 +284,16 @@ export function describeKindContract<F extends Fields>(
           href: '/elsewhere',
           created_at: '2000-01-01T00:00:00Z',
           updated_at: 'not even a time',
+          ...Object.fromEntries(Object.keys(readOnlyValues).map((name) => [name, { not: 'even a value' }])),
         });
         expect(response.status, response.text).toBe(201);
         expectResource(response.body, values);
         expect(response.body.created_at).not.toBe('2000-01-01T00:00:00.000Z');
+        if (Object.keys(readOnlyValues).length > 0) {
+          const sent = Object.fromEntries(Object.keys(readOnlyValues).map((name) => [name, 12345]));
+          const patchedBack = await patched(response.body.id, sent);
+          expectResource(patchedBack.body, values);
+        }
       });
 
       it('POST with only the required fields answers 201 with every optional field null', async () => {

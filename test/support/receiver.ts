@@ -7,6 +7,7 @@ export interface ReceivedRequest {
   readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
+  readonly receivedAt: number; // Date.now() when the whole request had arrived
 }
 
 // What the receiver does with a request: answer with a status, or hang (never answer until closed).
@@ -18,6 +19,8 @@ export interface Receiver {
   // Decides each answer; by default 200. `seen` counts earlier requests with the same path.
   react: (request: ReceivedRequest, seen: number) => Reaction;
   waitUntil(condition: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  // Drops the connections of the requests left hanging (their senders see a reset).
+  dropHanging(): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export async function startReceiver(): Promise<Receiver> {
         path: request.url ?? '',
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        receivedAt: Date.now(),
       };
       const seen = receiver.requests.filter((earlier) => earlier.path === received.path).length;
       receiver.requests.push(received);
@@ -59,8 +63,11 @@ export async function startReceiver(): Promise<Receiver> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },
-    close: async () => {
+    dropHanging: () => {
       for (const response of hanging) response.destroy();
+    },
+    close: async () => {
+      receiver.dropHanging();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -3,11 +3,11 @@
 // schema validator.
 import { malformedRequest, validationFailed } from '../../errors/catalogue.ts';
 import { parseTimestamp } from '../../values/timestamp.ts';
-import { type FieldDefinition, typeNames } from './fields.ts';
+import { type FieldDefinition, typeNames, writableFields } from './fields.ts';
 import type { FieldValues, KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
 
-// Properties a client may send back as it read them; they are ignored.
+// Properties a client may send back as it read them; they are ignored, as are the Kind's read-only fields.
 const readOnlyProperties = ['kind', 'href', 'created_at', 'updated_at'];
 
 /**
@@ -20,7 +20,7 @@ export function parseCreateBody(kind: KindDefinition, body: unknown): FieldValue
     throw validationFailed('id must be empty');
   rejectUnknownFields(kind, object);
   const values: FieldValues = {};
-  for (const [name, field] of Object.entries(kind.fields)) {
+  for (const [name, field] of writableFields(kind.fields)) {
     const value = object[name];
     const absent = value === undefined || value === null || isNoReference(field, value);
     if ((absent || (field.type === 'string' && value === '')) && field.required)
@@ -41,7 +41,7 @@ export function parsePatchBody(kind: KindDefinition, body: unknown, pathId: stri
   }
   rejectUnknownFields(kind, object);
   const changes: FieldValues = {};
-  for (const [name, field] of Object.entries(kind.fields)) {
+  for (const [name, field] of writableFields(kind.fields)) {
     if (!Object.hasOwn(object, name)) continue;
     const value = object[name];
     const empty = value === '' && (field.type === 'string' || field.type === 'ref');

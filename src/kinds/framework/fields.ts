@@ -21,6 +21,12 @@ export interface ScalarField {
    * (a webhook's secret).
    */
   readonly writeOnly?: boolean;
+  /**
+   * Shown, searched and ordered by, never taken from a request body: the service's own code keeps it
+   * (a controller through the Kind's service, or a webhook's dispatcher by SQL). A client sending it
+   * back is ignored, as with created_at; its column needs a default, since no request gives it.
+   */
+  readonly readOnly?: boolean;
   /** What the document says of a field its Kind's rules (plugin.rules) check beyond its type. */
   readonly documented?: FieldDocumentation;
 }
@@ -125,11 +131,22 @@ export type FieldValue<F extends FieldDefinition> = F['required'] extends true
 
 /**
  * Declares a scalar field: optional, shown and undescribed unless `options` says otherwise. The literal
- * types of `required` and `writeOnly` carry into the Kind's row, value and resource types.
+ * types of `required`, `writeOnly` and `readOnly` carry into the Kind's row, value and resource types.
  */
-export function defineField<T extends ScalarType, R extends boolean = false, W extends boolean = false>(
+export function defineField<
+  T extends ScalarType,
+  R extends boolean = false,
+  W extends boolean = false,
+  RO extends boolean = false,
+>(
   type: T,
-  options: { required?: R; description?: string; writeOnly?: W; documented?: FieldDocumentation } = {},
+  options: {
+    required?: R;
+    description?: string;
+    writeOnly?: W;
+    readOnly?: RO;
+    documented?: FieldDocumentation;
+  } = {},
 ): {
   readonly type: T;
   // NoInfer: `required` comes from the options, never from what the call's context expects (defineKind's
@@ -137,6 +154,7 @@ export function defineField<T extends ScalarType, R extends boolean = false, W e
   readonly required: NoInfer<R>;
   readonly description: string;
   readonly writeOnly: NoInfer<W>;
+  readonly readOnly: NoInfer<RO>;
   readonly documented?: FieldDocumentation;
 } {
   return {
@@ -144,6 +162,7 @@ export function defineField<T extends ScalarType, R extends boolean = false, W e
     required: (options.required ?? false) as R,
     description: options.description ?? '',
     writeOnly: (options.writeOnly ?? false) as W,
+    readOnly: (options.readOnly ?? false) as RO,
     ...(options.documented ? { documented: options.documented } : {}),
   };
 }
@@ -151,6 +170,16 @@ export function defineField<T extends ScalarType, R extends boolean = false, W e
 /** Whether a field is write-only; never a reference, and false for undefined (a name the Kind lacks). */
 export function isWriteOnly(field: FieldDefinition | undefined): boolean {
   return field?.type !== 'ref' && field?.writeOnly === true;
+}
+
+/** Whether a field is read-only (kept by the service, never taken from a body). */
+export function isReadOnly(field: FieldDefinition | undefined): boolean {
+  return field?.type !== 'ref' && field?.readOnly === true;
+}
+
+/** The fields a client may write: all but the read-only ones. */
+export function writableFields(fields: Fields): [string, FieldDefinition][] {
+  return Object.entries(fields).filter(([, field]) => !isReadOnly(field));
 }
 
 /** The fields a client may see: all but the write-only ones. */

@@ -1,6 +1,13 @@
 import { type TSchema, Type } from 'typebox';
 import { exampleId, exampleTimestamp } from '../../http/openapi-examples.ts';
-import { type FieldDefinition, type FieldType, isWriteOnly, visibleFields } from './fields.ts';
+import {
+  type FieldDefinition,
+  type FieldType,
+  isReadOnly,
+  isWriteOnly,
+  visibleFields,
+  writableFields,
+} from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import { relationsOf } from './relations.ts';
 
@@ -72,6 +79,7 @@ function fieldSchema(field: FieldDefinition, nullable: boolean, base: string): T
     ...schema,
     ...(description ? { description } : {}),
     ...(isWriteOnly(field) ? { writeOnly: true } : {}),
+    ...(isReadOnly(field) ? { readOnly: true } : {}),
     ...(documented?.rules ? { 'x-trex-rules': documented.rules } : {}),
     ...(documented?.examples ? { examples: documented.examples } : {}),
   };
@@ -90,6 +98,11 @@ function sentBack(kind: KindDefinition, id: string): Record<string, TSchema> {
     href: ignored('The path of the resource'),
     ...Object.fromEntries(
       relationsOf(kind).map(({ name, target }) => [name, ignored(`The referenced ${target.name}`)]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(kind.fields)
+        .filter(([, field]) => isReadOnly(field))
+        .map(([name, field]) => [name, ignored(field.description || `The ${name}`)]),
     ),
     created_at: ignored('The creation time'),
     updated_at: ignored('The time of the last change'),
@@ -111,22 +124,24 @@ function referenceSchema(target: KindDefinition, required: boolean): TSchema {
 
 /** A Kind's schemas, with examples; a reference names its target's collection under `base` (apiBase). */
 export function kindSchemas(kind: KindDefinition, base: string): KindSchemas {
-  const fields = Object.entries(kind.fields);
+  const fields = writableFields(kind.fields);
   const relations = relationsOf(kind);
-  const exampleFields = Object.fromEntries(
-    fields.map(([name, field]) => [
+  const exampleValueOf = Object.fromEntries(
+    Object.entries(kind.fields).map(([name, field]) => [
       name,
       field.type !== 'ref' && field.documented?.examples?.length
         ? field.documented.examples[0]
         : exampleValues[field.type](kind.name, name),
     ]),
   );
+  // What a request body may set: read-only fields are the service's own.
+  const exampleFields = Object.fromEntries(fields.map(([name]) => [name, exampleValueOf[name]]));
   const exampleResource = {
     id: exampleId,
     kind: kind.name,
     href: `${base}/${kind.plural}/${exampleId}`,
     // Write-only fields (secrets) are taken, never shown.
-    ...Object.fromEntries(visibleFields(kind.fields).map(([name]) => [name, exampleFields[name]])),
+    ...Object.fromEntries(visibleFields(kind.fields).map(([name]) => [name, exampleValueOf[name]])),
     ...Object.fromEntries(
       relations.map(({ name, target }) => [
         name,

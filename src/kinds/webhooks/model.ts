@@ -55,6 +55,23 @@ export const webhookKind = defineKind({
         'During a secret rollover, the secret receivers still use: deliveries carry a signature with each until it is cleared',
     }),
     enabled: defineField('bool', { required: true, description: 'Deliveries are made only while true' }),
+    // Its health, kept by the dispatcher (docs/webhooks.md#a-receiver-that-keeps-failing).
+    status: defineField('string', {
+      required: true,
+      readOnly: true,
+      description:
+        'active: the last attempt succeeded; failing: the last attempts failed, and its deliveries are sent apart from the healthy ones; parked: it failed too often in a row, so one delivery is tried per --webhook-probe-interval (a ping is sent at once)',
+    }),
+    consecutive_failures: defineField('int', {
+      required: true,
+      readOnly: true,
+      description: 'Failed attempts since the last success',
+    }),
+    last_success_at: defineField('time', {
+      readOnly: true,
+      description: 'When a delivery last succeeded (kept to the minute while the webhook stays active)',
+    }),
+    last_failure_at: defineField('time', { readOnly: true, description: 'When an attempt last failed' }),
   },
   tenantScoped: true,
 });

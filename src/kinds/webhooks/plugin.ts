@@ -14,6 +14,7 @@ import { addWebhookTenant } from './migrations/202612061902_add_webhook_tenant.t
 import { addPreviousSecret } from './migrations/202612061910_add_previous_secret.ts';
 import { addDeliveryDiagnostics } from './migrations/202612061920_add_delivery_diagnostics.ts';
 import { addRedeliveries } from './migrations/202612061930_add_redeliveries.ts';
+import { addWebhookHealth } from './migrations/202612061940_add_webhook_health.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 
@@ -29,6 +30,7 @@ export const webhookPlugin = definePlugin({
     addPreviousSecret,
     addDeliveryDiagnostics,
     addRedeliveries,
+    addWebhookHealth,
   ],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) =>
