@@ -37,6 +37,7 @@ export function buildKinds(
         rules: plugin?.rules?.(context),
         stamps: plugin?.stamps?.(context),
         scope: plugin?.scope?.(context),
+        storedForms: plugin?.storedForms?.(context),
       },
       tracer,
     );

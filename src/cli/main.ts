@@ -6,6 +6,7 @@ import { serviceName } from '../service-name.ts';
 import { cloneCommand } from './clone.ts';
 import { generateCommand } from './generate.ts';
 import { migrateCommand } from './migrate.ts';
+import { rotateWebhookKeyCommand } from './rotate-webhook-key.ts';
 import { serveCommand } from './serve.ts';
 import { tokenCommand } from './token.ts';
 
@@ -31,6 +32,7 @@ Exit codes: 0 done, 1 failed, 2 bad command line or configuration. Docs: README.
 serveCommand(program);
 migrateCommand(program);
 tokenCommand(program);
+rotateWebhookKeyCommand(program);
 generateCommand(program);
 cloneCommand(program);
 const [first, second] = process.argv.slice(2);

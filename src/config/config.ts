@@ -72,6 +72,7 @@ export interface Config {
     readonly retryBackoffMs: number;
     readonly parkAfter: number;
     readonly probeIntervalMs: number;
+    readonly secretKeyFile: string; // empty: the development key (secret-keys.ts)
   };
   readonly tracing: {
     readonly enabled: boolean;
@@ -182,6 +183,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       retryBackoffMs: duration('webhookRetryBackoff'),
       parkAfter: Math.max(1, integer('webhookParkAfter')),
       probeIntervalMs: Math.max(1, duration('webhookProbeInterval')),
+      secretKeyFile: text('webhookSecretKeyFile'),
     },
     tracing: {
       enabled: bool('enableTracing', false),

@@ -3,7 +3,7 @@
 // reference is checked against it by a test. Flag names and defaults follow rh-trex where it has them.
 
 export type OptionType = 'string' | 'boolean' | 'int' | 'duration' | 'list';
-export type Command = 'serve' | 'migrate';
+export type Command = 'serve' | 'migrate' | 'rotate-webhook-key';
 
 export interface OptionSpec {
   readonly flag: string;
@@ -14,7 +14,8 @@ export interface OptionSpec {
   readonly default?: string | boolean | number | readonly string[];
 }
 
-const both: readonly Command[] = ['serve', 'migrate'];
+// The commands that connect to the database.
+const database: readonly Command[] = ['serve', 'migrate', 'rotate-webhook-key'];
 const serve: readonly Command[] = ['serve'];
 
 export const options = {
@@ -22,62 +23,62 @@ export const options = {
   dbUrl: {
     flag: 'db-url',
     type: 'string',
-    commands: both,
+    commands: database,
     help: 'PostgreSQL connection URL (also DATABASE_URL); wins over the --db-*-file flags',
   },
   dbHostFile: {
     flag: 'db-host-file',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'secrets/db.host',
     help: 'File holding the database host',
   },
   dbPortFile: {
     flag: 'db-port-file',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'secrets/db.port',
     help: 'File holding the database port',
   },
   dbUserFile: {
     flag: 'db-user-file',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'secrets/db.user',
     help: 'File holding the database user',
   },
   dbPasswordFile: {
     flag: 'db-password-file',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'secrets/db.password',
     help: 'File holding the database password',
   },
   dbNameFile: {
     flag: 'db-name-file',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'secrets/db.name',
     help: 'File holding the database name',
   },
   dbSslmode: {
     flag: 'db-sslmode',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'disable',
     help: 'Database SSL mode (disable, require, verify-ca or verify-full), used with the --db-*-file flags',
   },
   dbRootcert: {
     flag: 'db-rootcert',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'secrets/db.rootcert',
     help: 'Database root certificate file, used with verify-ca and verify-full',
   },
   dbMaxOpenConnections: {
     flag: 'db-max-open-connections',
     type: 'int',
-    commands: both,
+    commands: database,
     default: 50,
     help: 'Size of the main connection pool (requests, watch streams, event handlers); `trex serve` opens up to this + 7 connections in all',
   },
@@ -91,14 +92,14 @@ export const options = {
   dbPreparedStatements: {
     flag: 'db-prepared-statements',
     type: 'boolean',
-    commands: both,
+    commands: database,
     default: true,
     help: 'Prepare each statement once per connection (off behind a pooler in transaction mode that cannot keep them)',
   },
   dbAcquireTimeout: {
     flag: 'db-acquire-timeout',
     type: 'duration',
-    commands: both,
+    commands: database,
     default: '5s',
     help: 'How long a request waits for a pooled connection before answering 503',
   },
@@ -119,14 +120,14 @@ export const options = {
   enableDbDebug: {
     flag: 'enable-db-debug',
     type: 'boolean',
-    commands: both,
+    commands: database,
     default: false,
     help: 'Log every SQL statement, at debug level (so seen with --log-level=debug)',
   },
   embeddedDbDir: {
     flag: 'embedded-db-dir',
     type: 'string',
-    commands: both,
+    commands: database,
     default: '.trex/postgres',
     help: 'Data directory of the embedded PostgreSQL started when no database is configured (never in production)',
   },
@@ -368,6 +369,13 @@ export const options = {
     default: '1s',
     help: 'Delay before the first retry of a failed delivery; each later retry waits twice as long, at most 10m',
   },
+  webhookSecretKeyFile: {
+    flag: 'webhook-secret-key-file',
+    type: 'string',
+    commands: ['serve', 'rotate-webhook-key'],
+    default: '',
+    help: 'File of the keys that seal webhook secrets in the database (32 bytes in base64 a line, the sealing key first); empty: .trex/webhook-secret.key, made on first use, outside production',
+  },
   webhookParkAfter: {
     flag: 'webhook-park-after',
     type: 'int',
@@ -420,7 +428,7 @@ export const options = {
   logLevel: {
     flag: 'log-level',
     type: 'string',
-    commands: both,
+    commands: database,
     default: 'info',
     help: 'Log level (fatal, error, warn, info, debug, trace)',
   },

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -8,6 +9,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -221,7 +223,14 @@ describe('the Containerfile, replayed', () => {
     try {
       const keys = await createTestKeys();
       chmodSync(dirname(keys.jwksFile), 0o755); // readable by the image's user
-      const env = imageEnvironment({ TREX_DB_URL: database.url, TREX_JWK_CERT_FILE: keys.jwksFile });
+      // Production needs the key that seals webhook secrets, as the deployment mounts it.
+      const webhookKeys = join(dirname(keys.jwksFile), 'webhook-secret-keys');
+      writeFileSync(webhookKeys, `${randomBytes(32).toString('base64')}\n`, { mode: 0o644 });
+      const env = imageEnvironment({
+        TREX_DB_URL: database.url,
+        TREX_JWK_CERT_FILE: keys.jwksFile,
+        TREX_WEBHOOK_SECRET_KEY_FILE: webhookKeys,
+      });
       const migrate = await runTrex(['migrate'], { cwd: app, env, bin: trexBin, user });
       expect(migrate.code, migrate.stderr).toBe(0);
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { developmentSecretKeyFile, readSecretKeys } from '../../src/kinds/webhooks/secret-keys.ts';
 import { expectError } from '../support/expectations.ts';
 import { validWebhook } from '../support/factories/webhooks.ts';
 import { serviceForFile, startTestService } from '../support/service.ts';
@@ -144,8 +145,10 @@ describe('webhook secrets are write-only', () => {
     });
     expect(changed.status, changed.text).toBe(200);
     expect(changed.body.updated_at > created.body.updated_at).toBe(true);
+    // Stored sealed with the development key (docs/webhooks.md#secrets-at-rest).
     const [row] = await service.database.query('select secret from webhooks where id = $1', [id]);
-    expect(row?.secret).toBe('rotated');
+    expect(row?.secret).not.toContain('rotated');
+    expect(readSecretKeys(developmentSecretKeyFile).open(row?.secret)).toBe('rotated');
     const responses = [
       created,
       changed,

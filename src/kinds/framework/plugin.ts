@@ -12,7 +12,7 @@ import type { Fields } from './fields.ts';
 import type { KindDefinition } from './kind.ts';
 import type { KindRules } from './rules.ts';
 import type { Scope } from './scope.ts';
-import type { KindService, Stamps } from './service.ts';
+import type { KindService, Stamps, StoredForms } from './service.ts';
 
 /** What the composition root hands every plugin hook. */
 export interface PluginContext {
@@ -90,6 +90,12 @@ export interface KindExtensions<F extends Fields = Fields> {
    * row), never from a body. They are not fields: never shown, searched, or copied into events.
    */
   stamps?(context: PluginContext): Stamps;
+  /**
+   * How write-only text fields are stored (a secret sealed at rest): a function per field from the value
+   * a write gives to what its column holds. Whoever reads the column (not the API: it never shows
+   * write-only fields) turns it back.
+   */
+  storedForms?(context: PluginContext): StoredForms;
   /**
    * The rows the current caller may see: a condition the Kind's lists and its reads and writes by id
    * add (not its watch streams, nor a reference to one of its rows: a Kind that needs those scoped too

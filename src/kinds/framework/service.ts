@@ -38,6 +38,19 @@ export interface Condition {
 /** Columns a service sets on every create and update, each from a function of the request's context. */
 export type Stamps = Readonly<Record<string, () => string | number | boolean | Date | null>>;
 
+/**
+ * How a write-only text field is stored (a secret, sealed): what its column holds for the value a write
+ * gives, and whether a stored form holds a value (a patch giving the same secret again changes
+ * nothing). The service never reads the column back as a value; its user (a webhook's dispatcher) does.
+ */
+export interface StoredForm {
+  store(value: string): string;
+  holds(stored: string, value: string): boolean;
+}
+
+/** The stored forms of a Kind's write-only fields, by field name. */
+export type StoredForms = Readonly<Record<string, StoredForm>>;
+
 /** What the composition root builds a Kind service from. */
 export interface KindServiceParts<F extends Fields = Fields> {
   /** The Kind served. */
@@ -52,6 +65,8 @@ export interface KindServiceParts<F extends Fields = Fields> {
   readonly stamps?: Stamps | undefined;
   /** The rows the current caller may see, as a condition every read adds (see KindExtensions). */
   readonly scope?: Scope | undefined;
+  /** How write-only fields are stored (see KindExtensions). */
+  readonly storedForms?: StoredForms | undefined;
 }
 
 /**
@@ -69,6 +84,7 @@ export class KindService<F extends Fields = Fields> {
   private readonly rules: KindRules<F> | undefined;
   private readonly stamps: Stamps;
   private readonly scope: Scope | undefined;
+  private readonly storedForms: [string, StoredForm][];
   private readonly hiddenFromEvents: string[];
 
   /** The plain service; the composition root builds it with createKindService, which may trace it. */
@@ -82,6 +98,13 @@ export class KindService<F extends Fields = Fields> {
     const clash = Object.keys(this.stamps).find((column) => Object.hasOwn(parts.kind.fields, column));
     if (clash) throw new Error(`${parts.kind.name}.${clash}: a stamped column cannot also be a field`);
     this.scope = parts.scope;
+    this.storedForms = Object.entries(parts.storedForms ?? {});
+    const shown = this.storedForms.find(([name]) => {
+      const field = parts.kind.fields[name];
+      return field?.type !== 'string' || !isWriteOnly(field);
+    });
+    if (shown)
+      throw new Error(`${parts.kind.name}.${shown[0]}: only a write-only text field has a stored form`);
     // What an event leaves out of its row: write-only fields (secrets stay in their own table) and
     // stamped columns, which are not the resource's.
     this.hiddenFromEvents = [...writeOnlyFields(parts.kind.fields), ...Object.keys(this.stamps)];
@@ -124,7 +147,7 @@ export class KindService<F extends Fields = Fields> {
     const tenant = this.kind.tenantScoped ? tenantOfNewRow(this.kind) : undefined;
     await this.rules?.check(values as CheckedValues<F>, Object.keys(values));
     const row = {
-      ...values,
+      ...this.stored(values),
       ...this.stamped(),
       ...(tenant === undefined ? {} : { tenant_id: tenant }),
       id,
@@ -165,7 +188,7 @@ export class KindService<F extends Fields = Fields> {
       const row = await this.dao.update(
         trx,
         id,
-        { ...changes, ...this.stamped(), updated_at: timed.at },
+        { ...this.stored(changes), ...this.stamped(), updated_at: timed.at },
         timed,
       );
       return { row, written: true };
@@ -289,7 +312,13 @@ export class KindService<F extends Fields = Fields> {
   }
 
   private changes(current: KindRow, changes: FieldValues): boolean {
-    return Object.entries(changes).some(([name, value]) => !sameValue(current[name], value));
+    return Object.entries(changes).some(([name, value]) => {
+      const form = this.storedForms.find(([field]) => field === name)?.[1];
+      const stored = current[name];
+      return form && typeof stored === 'string' && typeof value === 'string'
+        ? !form.holds(stored, value)
+        : !sameValue(stored, value);
+    });
   }
 
   private async find(db: Db, id: string, includeDeleted: boolean): Promise<KindRow<F> | undefined> {
@@ -305,6 +334,17 @@ export class KindService<F extends Fields = Fields> {
   // The same for a read by id, whose statement the DAO keeps prepared for the tenant alone.
   private rowFilter(): RowFilter {
     return { tenant: keptTenant(this.kind), scope: this.scope?.() };
+  }
+
+  // The values as their columns hold them: write-only fields in their stored forms.
+  private stored(values: FieldValues): FieldValues {
+    if (this.storedForms.length === 0) return values;
+    const stored: FieldValues = { ...values };
+    for (const [name, form] of this.storedForms) {
+      const value = values[name];
+      if (typeof value === 'string') stored[name] = form.store(value);
+    }
+    return stored;
   }
 
   private stamped(): FieldValues {

@@ -3,6 +3,7 @@ import { openDatabase } from '../../db/pool.ts';
 import type { BackgroundWork, PluginContext } from '../framework/plugin.ts';
 import { DeliveryDispatcher, type DeliveryObserver } from './dispatcher.ts';
 import { fanOut } from './fanout.ts';
+import { webhookSecretKeys } from './secret-keys.ts';
 
 // Webhook deliveries: every event is fanned out to deliveries (run for every event, before the Kinds'
 // own controllers), and a dispatcher with connections of its own sends them through the outbound client.
@@ -32,6 +33,7 @@ export function webhookDeliveries(context: PluginContext): BackgroundWork {
       resyncIntervalMs: config.events.resyncIntervalMs,
     },
     logger,
+    secretKeys: webhookSecretKeys(config),
   });
   dispatchers.set(context, dispatcher);
   // Fanning out is a short transaction on the shared pool: it never waits behind a slow receiver.

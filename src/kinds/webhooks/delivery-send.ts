@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { retryDelay } from '../../events/lease-workers.ts';
 import { type HttpClient, OutboundError } from '../../outbound/http-client.ts';
 import { type ClaimedDelivery, type DeliveryAttempt, responseExcerptChars } from './delivery-queue.ts';
+import { SecretKeyError, type SecretKeys } from './secret-keys.ts';
 import {
   deliveryIdHeader,
   eventIdHeader,
@@ -26,7 +27,12 @@ export interface SendSettings {
 // One attempt at a delivery: signed as it is sent, through the outbound client, and what came of it
 // (delivered; failed and retried after a backoff; or given up after the last attempt).
 export async function sendDelivery(
-  deps: { readonly client: HttpClient; readonly logger: Logger; readonly settings: SendSettings },
+  deps: {
+    readonly client: HttpClient;
+    readonly logger: Logger;
+    readonly settings: SendSettings;
+    readonly secretKeys: SecretKeys; // the webhook's secrets are stored sealed
+  },
   delivery: ClaimedDelivery,
 ): Promise<DeliveryAttempt> {
   const { settings, client, logger } = deps;
@@ -43,7 +49,9 @@ export async function sendDelivery(
     }
     // Signed as it is sent: a receiver refuses a request whose timestamp is too old (a replay).
     const sentAt = Math.floor(Date.now() / 1000);
-    const secrets = [delivery.secret, ...(delivery.previousSecret ? [delivery.previousSecret] : [])];
+    const secrets = [delivery.secret, ...(delivery.previousSecret ? [delivery.previousSecret] : [])].map(
+      deps.secretKeys.open,
+    );
     const response = await client.request({
       method: 'POST',
       url: delivery.url,
@@ -54,7 +62,7 @@ export async function sendDelivery(
         [webhookIdHeader]: delivery.id,
         [webhookTimestampHeader]: String(sentAt),
         [webhookSignatureHeader]: standardSignature(secrets, delivery.id, sentAt, delivery.payload),
-        [signatureHeader]: signature(delivery.secret, delivery.payload), // deprecated
+        [signatureHeader]: signature(secrets[0] as string, delivery.payload), // deprecated
       },
       body: delivery.payload,
       timeoutMs: settings.timeoutMs,
@@ -71,7 +79,9 @@ export async function sendDelivery(
       responseExcerpt,
     };
   } catch (error) {
-    if (!(error instanceof OutboundError)) throw error;
+    // A secret no configured key opens fails the attempt as a receiver's error would: retried, so a key
+    // file put right lets it through.
+    if (!(error instanceof OutboundError || error instanceof SecretKeyError)) throw error;
     failure = { error: error.message, responseCode: undefined };
   }
   const attempts = delivery.attempts + 1;

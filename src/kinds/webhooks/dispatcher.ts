@@ -5,6 +5,7 @@ import type { HttpClient } from '../../outbound/http-client.ts';
 import type { BreakerSettings } from './breaker.ts';
 import { DeliveryLane } from './delivery-lane.ts';
 import type { SendSettings } from './delivery-send.ts';
+import type { SecretKeys } from './secret-keys.ts';
 
 export interface DispatcherSettings extends BreakerSettings, SendSettings {
   readonly concurrency: number; // each lane's workers
@@ -25,6 +26,7 @@ export interface DispatcherDependencies {
   readonly observer: DeliveryObserver;
   readonly settings: DispatcherSettings;
   readonly logger: Logger;
+  readonly secretKeys: SecretKeys;
 }
 
 // How long a send takes its worker before it steps aside: a receiver slower than this waits on a socket,

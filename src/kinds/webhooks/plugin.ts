@@ -17,6 +17,7 @@ import { addRedeliveries } from './migrations/202612061930_add_redeliveries.ts';
 import { addWebhookHealth } from './migrations/202612061940_add_webhook_health.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
+import { webhookSecretKeys } from './secret-keys.ts';
 
 // Webhooks are a Kind like any other (the same routes and contract), with rules on their target and
 // filter, a deliveries sub-collection, and the background work that makes and sends deliveries.
@@ -64,6 +65,19 @@ export const webhookPlugin = definePlugin({
       if (webhook.deleted_at || !webhook.enabled) await cancelPendingDeliveries(database.db, webhook.id);
     };
     return { onUpsert: cancelIfStopped, onDelete: cancelIfStopped };
+  },
+  // Secrets are sealed at rest (secret-keys.ts): a dump of the database holds none.
+  storedForms: ({ config }) => {
+    const keys = webhookSecretKeys(config);
+    const holds = (stored: string, secret: string): boolean => {
+      try {
+        return keys.open(stored) === secret;
+      } catch {
+        return false; // sealed with a key no longer in the file: the patch writes the secret anew
+      }
+    };
+    const sealed = { store: keys.seal, holds };
+    return { secret: sealed, previous_secret: sealed };
   },
   // The owner of a webhook is whoever last wrote it: its deliveries follow what the policy lets them list.
   stamps: () => ({
