@@ -34,7 +34,7 @@ export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
       lease: { owner: 'unused', ms: config.events.leaseMs },
       grants: () => true,
     },
-    { db, clock: () => new Date(), newId, notify: noNotify, locks: metrics },
+    { db, clock: () => new Date(), newId, notify: noNotify, locks: metrics, exactCountLimit: 0 },
     undefined,
   );
   const app = await buildApiServer({

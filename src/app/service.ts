@@ -81,6 +81,7 @@ export async function startService(
     newId,
     notify: config.events.notify ? createNotifier(database.db, logger) : noNotify,
     locks: metrics,
+    exactCountLimit: config.api.exactCountLimit,
   };
   // One owner for this process's claims on events and deliveries, which last --event-lease unless renewed.
   const lease = { owner: newLeaseOwner(), ms: config.events.leaseMs };

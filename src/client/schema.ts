@@ -1282,6 +1282,11 @@ export interface operations {
                 watch?: boolean;
             };
             header?: {
+                /**
+                 * @description count=exact: count the total exactly, however many rows match; count=estimated: take PostgreSQL's estimate. Without it, exact up to --exact-count-limit rows (10000), estimated beyond
+                 * @example count=exact
+                 */
+                prefer?: string;
                 /** @description With watch=true: resume after this event id, with no gap and no duplicate */
                 "last-event-id"?: string;
             };
@@ -1293,6 +1298,8 @@ export interface operations {
             /** @description A page of the list, or (watch=true) a stream of changes */
             200: {
                 headers: {
+                    /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
+                    "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1779,6 +1786,11 @@ export interface operations {
                 watch?: boolean;
             };
             header?: {
+                /**
+                 * @description count=exact: count the total exactly, however many rows match; count=estimated: take PostgreSQL's estimate. Without it, exact up to --exact-count-limit rows (10000), estimated beyond
+                 * @example count=exact
+                 */
+                prefer?: string;
                 /** @description With watch=true: resume after this event id, with no gap and no duplicate */
                 "last-event-id"?: string;
             };
@@ -1790,6 +1802,8 @@ export interface operations {
             /** @description A page of the list, or (watch=true) a stream of changes */
             200: {
                 headers: {
+                    /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
+                    "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2276,6 +2290,11 @@ export interface operations {
                 watch?: boolean;
             };
             header?: {
+                /**
+                 * @description count=exact: count the total exactly, however many rows match; count=estimated: take PostgreSQL's estimate. Without it, exact up to --exact-count-limit rows (10000), estimated beyond
+                 * @example count=exact
+                 */
+                prefer?: string;
                 /** @description With watch=true: resume after this event id, with no gap and no duplicate */
                 "last-event-id"?: string;
             };
@@ -2287,6 +2306,8 @@ export interface operations {
             /** @description A page of the list, or (watch=true) a stream of changes */
             200: {
                 headers: {
+                    /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
+                    "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2956,7 +2977,13 @@ export interface operations {
                 /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
                 orderBy?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description count=exact: count the total exactly, however many rows match; count=estimated: take PostgreSQL's estimate. Without it, exact up to --exact-count-limit rows (10000), estimated beyond
+                 * @example count=exact
+                 */
+                prefer?: string;
+            };
             path: {
                 /**
                  * @description The webhook id (KSUID)
@@ -2971,6 +2998,8 @@ export interface operations {
             /** @description A page of the deliveries */
             200: {
                 headers: {
+                    /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
+                    "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
                 };
                 content: {
@@ -3133,7 +3162,13 @@ export interface operations {
                 /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description count=exact: count the total exactly, however many rows match; count=estimated: take PostgreSQL's estimate. Without it, exact up to --exact-count-limit rows (10000), estimated beyond
+                 * @example count=exact
+                 */
+                prefer?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3142,6 +3177,8 @@ export interface operations {
             /** @description A page of the list */
             200: {
                 headers: {
+                    /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
+                    "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
                 };
                 content: {

@@ -38,6 +38,7 @@ export interface Config {
     readonly bodyLimit: number;
     readonly headerLimit: number;
     readonly corsAllowedOrigins: readonly string[];
+    readonly exactCountLimit: number; // lists count exactly up to this many rows
   };
   readonly auth: {
     readonly enableJwt: boolean;
@@ -139,6 +140,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       bodyLimit: integer('httpBodyLimit'),
       headerLimit: integer('httpHeaderLimit'),
       corsAllowedOrigins: list('corsAllowedOrigins'),
+      exactCountLimit: integer('exactCountLimit'),
     },
     auth: {
       // The flag always wins over the environment; only the default depends on it.

@@ -182,6 +182,13 @@ export const options = {
     default: [],
     help: 'Comma list of origins allowed by CORS',
   },
+  exactCountLimit: {
+    flag: 'exact-count-limit',
+    type: 'int',
+    commands: serve,
+    default: 10000,
+    help: "A list counts its total exactly up to this many rows, and takes PostgreSQL's estimate beyond (Prefer: count=exact asks for an exact one)",
+  },
   shutdownTimeout: {
     flag: 'shutdown-timeout',
     type: 'duration',

@@ -185,7 +185,17 @@ export class DocumentContract {
     const status = String(response.status);
     const documented = operation.responses[status];
     if (!documented) throw new Error(`${where}, a status the OpenAPI document does not list for ${template}`);
-    const declared = Object.keys(documented.headers ?? {}).map((name) => name.toLowerCase());
+    // Every documented header is sent; one whose schema names a content type (x-trex-content-type: a
+    // list's page, not its watch stream) on answers of that type.
+    const answered = response.header('content-type')?.split(';')[0]?.trim();
+    const declared = Object.entries(documented.headers ?? {})
+      .filter(([, header]) => {
+        const only = (header as { schema?: { 'x-trex-content-type'?: string } }).schema?.[
+          'x-trex-content-type'
+        ];
+        return only === undefined || only === answered;
+      })
+      .map(([name]) => name.toLowerCase());
     for (const header of declared) {
       if (response.header(header) === undefined)
         throw new Error(`${where} without the documented ${header} header`);

@@ -11,6 +11,7 @@ const deps: ServiceDependencies = {
   newId: () => 'id',
   notify: noNotify,
   locks: { lockAcquired: () => undefined },
+  exactCountLimit: 10_000,
 };
 
 function recordingTracer() {

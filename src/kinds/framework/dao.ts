@@ -26,6 +26,19 @@ export interface ListSelection {
   readonly embed?: readonly EmbeddedField[];
   /** A condition each joined relation's rows must meet too (the caller's tenant), if any. */
   readonly joinScope?: JoinScope;
+  /** How to count the total; undefined: exactly. */
+  readonly count?: TotalCounting;
+}
+
+/**
+ * How a list counts its total (docs/api.md#totals): `capped` counts exactly up to `limit` rows and
+ * takes PostgreSQL's estimate beyond, so a list over millions of rows never scans them all; `exact`
+ * always counts; `estimated` only asks the planner.
+ */
+export interface TotalCounting {
+  readonly mode: 'capped' | 'exact' | 'estimated';
+  /** With `capped`: the most rows counted exactly. */
+  readonly limit: number;
 }
 
 /** One page of rows, and how many rows match over all pages. */
@@ -38,8 +51,10 @@ export interface RowFilter {
 export interface ListResult<F extends Fields = Fields> {
   /** The page's rows, in the list's order. */
   readonly rows: KindRow<F>[];
-  /** The number of live rows matching the search, ignoring paging. */
+  /** The number of live rows matching the search, ignoring paging; estimated when `estimated` says so. */
   readonly total: number;
+  /** The total is PostgreSQL's estimate (never below the rows this page shows, with those before it). */
+  readonly estimated: boolean;
 }
 
 /** SQL for one Kind's table. Reads see live rows only (soft delete via deleted_at). */
@@ -97,12 +112,9 @@ export class KindDao {
     const live = sql<SqlBool>`${sql.ref(`${this.table}.deleted_at`)} is null`;
     const from = sql`${table} ${relationJoins(this.kind, selection.joins ?? [], this.table, selection.joinScope)}`;
     const where = selection.where ? sql`${live} and ${selection.where}` : live;
-    const counted = await sql<{
-      total: string;
-    }>`select count(*) as total from ${from} where ${where}`.execute(db);
-    const total = Number(counted.rows[0]?.total ?? 0);
+    const counted = await this.count(db, sql`select 1 from ${from} where ${where}`, selection.count);
     // An offset past any possible table (or past what PostgreSQL's bigint takes) is simply past the end.
-    if (selection.limit === 0 || !Number.isSafeInteger(selection.offset)) return { rows: [], total };
+    if (selection.limit === 0 || !Number.isSafeInteger(selection.offset)) return { rows: [], ...counted };
     const terms: [string, 'asc' | 'desc'][] =
       selection.orderBy.length > 0
         ? selection.orderBy.map((term) => [term.field.qualifiedColumn, term.direction])
@@ -118,7 +130,29 @@ export class KindDao {
     const { rows } = await sql<KindRow>`
       select ${sql.join(columns)} from ${from} where ${where}
       order by ${order} limit ${selection.limit} offset ${selection.offset}`.execute(db);
-    return { rows, total };
+    // An estimate is never below what the pages so far have shown, and past a full page there may be more:
+    // a client paging until `total` never stops early.
+    const seen =
+      rows.length > 0 ? selection.offset + rows.length + (rows.length === selection.limit ? 1 : 0) : 0;
+    return { rows, ...counted, total: counted.estimated ? Math.max(counted.total, seen) : counted.total };
+  }
+
+  // The total of a list's rows (`matching` selects them), counted as `counting` says.
+  private async count(
+    db: Kysely<Database>,
+    matching: RawBuilder<unknown>,
+    counting: TotalCounting = { mode: 'exact', limit: 0 },
+  ): Promise<{ total: number; estimated: boolean }> {
+    if (counting.mode === 'estimated') return { total: await estimatedRows(db, matching), estimated: true };
+    const capped = counting.mode === 'capped';
+    const { rows } = await sql<{ total: string }>`
+      select count(*) as total from (${matching} ${capped ? sql`limit ${counting.limit + 1}` : sql``}) matching`.execute(
+      db,
+    );
+    const total = Number(rows[0]?.total ?? 0);
+    if (!capped || total <= counting.limit) return { total, estimated: false };
+    // Past the limit: more than `limit` rows match, however few the planner thinks.
+    return { total: Math.max(await estimatedRows(db, matching), counting.limit + 1), estimated: true };
   }
 
   /**
@@ -193,4 +227,11 @@ export class KindDao {
   private kindDb(db: Kysely<Database>): KindDb {
     return db.withTables<KindTables>();
   }
+}
+
+// The rows PostgreSQL's planner expects `query` to return (from the table's statistics; no rows read).
+async function estimatedRows(db: Kysely<Database>, query: RawBuilder<unknown>): Promise<number> {
+  const { rows } = await sql<{ 'QUERY PLAN': [{ Plan: { 'Plan Rows': number } }] }>`
+    explain (format json) ${query}`.execute(db);
+  return Math.round(rows[0]?.['QUERY PLAN'][0].Plan['Plan Rows'] ?? 0);
 }

@@ -130,3 +130,27 @@ function integer(name: string, text: string, minimum: number): number {
   }
   return Number(text);
 }
+
+/** The count a list's total is asked to be: `Prefer: count=exact` or `count=estimated` (RFC 7240). */
+export type CountPreference = 'exact' | 'estimated';
+
+/**
+ * The count preference of a `Prefer` header, if it states one: the first `count=` among its
+ * comma-separated preferences (a value may be quoted; parameters after `;` are ignored). Preferences
+ * this service does not know, or a count it does not offer, are ignored, as RFC 7240 asks.
+ */
+export function countPreference(prefer: string | string[] | undefined): CountPreference | undefined {
+  const items = (Array.isArray(prefer) ? prefer.join(',') : (prefer ?? '')).split(',');
+  for (const item of items) {
+    const [name = '', value = ''] = (item.split(';')[0] ?? '').split('=').map((part) => part.trim());
+    if (name.toLowerCase() !== 'count') continue;
+    const count = value.replace(/^"(.*)"$/, '$1').toLowerCase();
+    return count === 'exact' || count === 'estimated' ? count : undefined;
+  }
+  return undefined;
+}
+
+/** The `Preference-Applied` header of a list: what its total is. */
+export function countApplied(estimated: boolean): string {
+  return `count=${estimated ? 'estimated' : 'exact'}`;
+}

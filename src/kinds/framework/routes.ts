@@ -59,6 +59,27 @@ const watchQuery = Type.Object({
     }),
   ),
 });
+/** The request header of a list: how to count its total (docs/api.md#totals). */
+export const listHeaders = Type.Object({
+  prefer: Type.Optional(
+    Type.String({
+      description:
+        "count=exact: count the total exactly, however many rows match; count=estimated: take PostgreSQL's " +
+        'estimate. Without it, exact up to --exact-count-limit rows (10000), estimated beyond',
+      examples: ['count=exact'],
+    }),
+  ),
+});
+/** The response header of a list: what its total is. */
+export const listResponseHeaders = {
+  'Preference-Applied': {
+    type: 'string',
+    enum: ['count=exact', 'count=estimated'],
+    'x-trex-content-type': 'application/json', // a page of the list, not a watch stream
+    description:
+      'On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated',
+  },
+};
 const watchHeaders = Type.Object({
   'last-event-id': Type.Optional(
     Type.String({ description: 'With watch=true: resume after this event id, with no gap and no duplicate' }),
@@ -137,9 +158,12 @@ export function registerKindRoutes(
         querystring: options.watch
           ? Type.Object({ ...listQuery.properties, ...watchQuery.properties })
           : listQuery,
-        ...(options.watch ? { headers: watchHeaders } : {}),
+        headers: options.watch
+          ? Type.Object({ ...listHeaders.properties, ...watchHeaders.properties })
+          : listHeaders,
         response: {
           200: {
+            headers: listResponseHeaders,
             description: options.watch
               ? 'A page of the list, or (watch=true) a stream of changes'
               : 'A page of the list',

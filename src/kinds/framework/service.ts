@@ -27,6 +27,8 @@ export interface ServiceDependencies {
   readonly notify: Notify;
   /** Told how long each write waited for its row's advisory lock (metrics). */
   readonly locks: LockObserver;
+  /** Lists count their total exactly up to this many rows, and take PostgreSQL's estimate beyond. */
+  readonly exactCountLimit: number;
 }
 
 /** Preconditions of a write (docs/events.md#optimistic-concurrency). */
@@ -123,13 +125,17 @@ export class KindService<F extends Fields = Fields> {
     return (this.possibleId(id) && (await this.find(this.deps.db, id, true))) || this.notFound(id);
   }
 
-  /** A page of live rows: a compiled search, an order, an offset and a limit, and the total. */
+  /**
+   * A page of live rows: a compiled search, an order, an offset and a limit, and the total, counted as
+   * `selection.count` says (by default exactly up to `exactCountLimit` rows, estimated beyond).
+   */
   async list(selection: ListSelection): Promise<ListResult<F>> {
     const scope = this.readScope();
     const where =
       scope && selection.where ? sql<SqlBool>`${scope} and (${selection.where})` : (scope ?? selection.where);
     return (await this.dao.list(this.deps.db, {
       ...selection,
+      count: selection.count ?? { mode: 'capped', limit: this.deps.exactCountLimit },
       where,
       joinScope: tenantCondition,
     })) as ListResult<F>;

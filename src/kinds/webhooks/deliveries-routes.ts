@@ -7,11 +7,11 @@ import { errorResponses, notFoundResponse } from '../../http/openapi-responses.t
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
 import type { KindRow } from '../framework/kind.ts';
-import { parseListQuery } from '../framework/list-params.ts';
+import { countApplied, countPreference, parseListQuery } from '../framework/list-params.ts';
 import { kindListable } from '../framework/listable.ts';
 import type { KindRoutes } from '../framework/plugin.ts';
 import { createPresenter, kindHref } from '../framework/presenter.ts';
-import { listQuery } from '../framework/routes.ts';
+import { listHeaders, listQuery, listResponseHeaders } from '../framework/routes.ts';
 import { kindSchemas } from '../framework/schemas.ts';
 import type { KindService } from '../framework/service.ts';
 import { type DeliveryActions, registerDeliveryActions } from './delivery-actions.ts';
@@ -54,14 +54,19 @@ export function deliveriesRoutes(
             summary: "List a webhook's deliveries",
             params: Type.Object({ id: webhookId }),
             querystring: Type.Object({ page, size, search, orderBy }),
+            headers: listHeaders,
             response: {
-              200: { description: 'A page of the deliveries', $ref: `${deliveryKind.name}List#` },
+              200: {
+                description: 'A page of the deliveries',
+                $ref: `${deliveryKind.name}List#`,
+                headers: listResponseHeaders,
+              },
               ...errorResponses(400, 401, 403, 500, 503),
               ...notFound404,
             },
           },
           config: { kind: webhookKind.name, verb: 'list' },
-          handler: async (request) => {
+          handler: async (request, reply) => {
             const { id } = params(request);
             const { page, size, where, orderBy } = parseListQuery(
               request.query as Record<string, unknown>,
@@ -69,12 +74,15 @@ export function deliveriesRoutes(
             );
             await webhooks.get(id);
             const mine = sql<SqlBool>`webhook_deliveries.webhook_id = ${id}`;
-            const { rows, total } = await deliveries.list({
+            const preference = countPreference(request.headers.prefer);
+            const { rows, total, estimated } = await deliveries.list({
               where: where ? sql<SqlBool>`${mine} and (${where})` : mine,
               orderBy,
               offset: (page - 1) * size,
               limit: size,
+              ...(preference ? { count: { mode: preference, limit: 0 } } : {}),
             });
+            reply.header('Preference-Applied', countApplied(estimated));
             return {
               kind: `${deliveryKind.name}List`,
               page,
