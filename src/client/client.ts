@@ -25,3 +25,21 @@ export function createTrexClient({ baseUrl, token, headers, ...options }: TrexCl
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
   });
 }
+
+/**
+ * The cursor of the next page of a list, from its answer's `Link` header (rel="next"); undefined on the
+ * last page. Pass it as the `cursor` query parameter:
+ *
+ *   let cursor: string | undefined;
+ *   do {
+ *     const { data, response } = await api.GET('/api/rh-trex/v1/dinosaurs', { params: { query: { cursor } } });
+ *     // ... data.items
+ *     cursor = nextCursor(response);
+ *   } while (cursor);
+ */
+export function nextCursor(response: Response): string | undefined {
+  const next = /<([^>]*)>\s*;\s*rel="?next"?/.exec(response.headers.get('link') ?? '')?.[1];
+  return next === undefined
+    ? undefined
+    : (new URL(next, 'http://localhost').searchParams.get('cursor') ?? undefined);
+}

@@ -1275,6 +1275,8 @@ export interface operations {
                 orderBy?: string;
                 /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
+                /** @description Start after the row this cursor names: the cursor of the next page, from the Link header (rel="next") of a full page; not with page. As fast at the millionth row as at the first */
+                cursor?: string;
                 /**
                  * @description Stream changes as server-sent events (text/event-stream) instead of listing
                  * @example false
@@ -1298,6 +1300,8 @@ export interface operations {
             /** @description A page of the list, or (watch=true) a stream of changes */
             200: {
                 headers: {
+                    /** @description After a full page: <the next page, by cursor>; rel="next" */
+                    Link?: string;
                     /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
                     "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
@@ -1779,6 +1783,8 @@ export interface operations {
                 orderBy?: string;
                 /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
+                /** @description Start after the row this cursor names: the cursor of the next page, from the Link header (rel="next") of a full page; not with page. As fast at the millionth row as at the first */
+                cursor?: string;
                 /**
                  * @description Stream changes as server-sent events (text/event-stream) instead of listing
                  * @example false
@@ -1802,6 +1808,8 @@ export interface operations {
             /** @description A page of the list, or (watch=true) a stream of changes */
             200: {
                 headers: {
+                    /** @description After a full page: <the next page, by cursor>; rel="next" */
+                    Link?: string;
                     /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
                     "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
@@ -2283,6 +2291,8 @@ export interface operations {
                 orderBy?: string;
                 /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
+                /** @description Start after the row this cursor names: the cursor of the next page, from the Link header (rel="next") of a full page; not with page. As fast at the millionth row as at the first */
+                cursor?: string;
                 /**
                  * @description Stream changes as server-sent events (text/event-stream) instead of listing
                  * @example false
@@ -2306,6 +2316,8 @@ export interface operations {
             /** @description A page of the list, or (watch=true) a stream of changes */
             200: {
                 headers: {
+                    /** @description After a full page: <the next page, by cursor>; rel="next" */
+                    Link?: string;
                     /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
                     "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
@@ -2976,6 +2988,8 @@ export interface operations {
                 search?: string;
                 /** @description Comma list of `field [asc|desc]`; default created_at asc, id asc */
                 orderBy?: string;
+                /** @description Start after the row this cursor names: the cursor of the next page, from the Link header (rel="next") of a full page; not with page. As fast at the millionth row as at the first */
+                cursor?: string;
             };
             header?: {
                 /**
@@ -2998,6 +3012,8 @@ export interface operations {
             /** @description A page of the deliveries */
             200: {
                 headers: {
+                    /** @description After a full page: <the next page, by cursor>; rel="next" */
+                    Link?: string;
                     /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
                     "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;
@@ -3161,6 +3177,8 @@ export interface operations {
                 orderBy?: string;
                 /** @description Comma list of the properties to return; id is always returned. The items then carry only these, not every property the list schema shows */
                 fields?: string;
+                /** @description Start after the row this cursor names: the cursor of the next page, from the Link header (rel="next") of a full page; not with page. As fast at the millionth row as at the first */
+                cursor?: string;
             };
             header?: {
                 /**
@@ -3177,6 +3195,8 @@ export interface operations {
             /** @description A page of the list */
             200: {
                 headers: {
+                    /** @description After a full page: <the next page, by cursor>; rel="next" */
+                    Link?: string;
                     /** @description On a page of the list: count=exact or count=estimated, whether `total` was counted or estimated */
                     "Preference-Applied"?: "count=exact" | "count=estimated";
                     [name: string]: unknown;

@@ -8,6 +8,9 @@ export type SearchFieldType = 'string' | 'integer' | 'bigint' | 'number' | 'bool
 export interface SearchField {
   readonly column: string;
   readonly type: SearchFieldType;
+  // The column never holds null (an id, a timestamp, a required field of the list's own table): a cursor
+  // past a row compares it directly (kinds/framework/cursor.ts).
+  readonly notNull?: boolean;
 }
 
 // A many-to-one relation: the list's rows join at most one row of `table`, aliased by the relation's

@@ -543,7 +543,7 @@ describe('a search on species uses the species index', () => {
       await service.database.query('analyze dinosaurs');
       const where = compileSearch(parseSearch("species = 'x'"), kindListable(dinosaurKind).searchable).where;
       const result = await new KindDao(dinosaurKind).list(db, { where, orderBy: [], offset: 0, limit: 100 });
-      expect(result).toEqual({ rows: [], total: 0 });
+      expect(result).toEqual({ rows: [], total: 0, estimated: false });
       // The count and the page.
       expect(captured).toHaveLength(2);
       const page = captured[1];

@@ -185,25 +185,24 @@ export class DocumentContract {
     const status = String(response.status);
     const documented = operation.responses[status];
     if (!documented) throw new Error(`${where}, a status the OpenAPI document does not list for ${template}`);
-    // Every documented header is sent; one whose schema names a content type (x-trex-content-type: a
-    // list's page, not its watch stream) on answers of that type.
-    const answered = response.header('content-type')?.split(';')[0]?.trim();
-    const declared = Object.entries(documented.headers ?? {})
-      .filter(([, header]) => {
-        const only = (header as { schema?: { 'x-trex-content-type'?: string } }).schema?.[
-          'x-trex-content-type'
-        ];
-        return only === undefined || only === answered;
-      })
-      .map(([name]) => name.toLowerCase());
-    for (const header of declared) {
-      if (response.header(header) === undefined)
-        throw new Error(`${where} without the documented ${header} header`);
-    }
+    // Every documented header is sent, but one its schema marks optional (x-trex-optional: a list's Link,
+    // after a full page only); one whose schema names a content type (x-trex-content-type: a list's
+    // page, not its watch stream) comes with answers of that type alone.
     const type = response.header('content-type')?.split(';')[0]?.trim() ?? '';
+    const declared = Object.entries(documented.headers ?? {}).flatMap(([name, header]) => {
+      const schema = (header as { schema?: Record<string, unknown> }).schema ?? {};
+      const only = schema['x-trex-content-type'];
+      return only === undefined || only === type
+        ? [{ name: name.toLowerCase(), required: schema['x-trex-optional'] !== true }]
+        : [];
+    });
+    for (const { name } of declared.filter(({ required }) => required)) {
+      if (response.header(name) === undefined)
+        throw new Error(`${where} without the documented ${name} header`);
+    }
     const allowed = new Set([
       ...undeclaredHeaders,
-      ...declared,
+      ...declared.map(({ name }) => name),
       ...(headersOfStatus[response.status] ?? []),
       ...(type === 'text/event-stream' ? streamHeaders : []),
     ]);

@@ -341,11 +341,13 @@ describe('compileSearch: fields of related resources', () => {
 });
 
 describe('parseOrderBy', () => {
+  // Every field of a dinosaur is never null: species is required.
   const term = (name: string, direction: 'asc' | 'desc') => ({
     field: {
       name,
       column: name,
       type: name.endsWith('_at') ? 'time' : 'string',
+      notNull: true,
       qualifiedColumn: `dinosaurs.${name}`,
     },
     direction,

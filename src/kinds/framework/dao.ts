@@ -2,6 +2,7 @@ import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from '
 import type { Database } from '../../db/database.ts';
 import { type ChangeEvent, changeWithEvent } from '../../events/event-store.ts';
 import type { OrderTerm } from '../../search/order.ts';
+import { afterCursor, cursorAfter, orderKeys } from './cursor.ts';
 import type { Fields } from './fields.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 import { type EmbeddedField, type JoinScope, relationJoins } from './relations.ts';
@@ -28,6 +29,8 @@ export interface ListSelection {
   readonly joinScope?: JoinScope;
   /** How to count the total; undefined: exactly. */
   readonly count?: TotalCounting;
+  /** A cursor's values (cursor.ts): the page starts after the row they name, in the list's order. */
+  readonly after?: readonly unknown[];
 }
 
 /**
@@ -55,6 +58,8 @@ export interface ListResult<F extends Fields = Fields> {
   readonly total: number;
   /** The total is PostgreSQL's estimate (never below the rows this page shows, with those before it). */
   readonly estimated: boolean;
+  /** The cursor of the next page, when this one is full (there may be more). */
+  readonly next?: string;
 }
 
 /** SQL for one Kind's table. Reads see live rows only (soft delete via deleted_at). */
@@ -115,26 +120,32 @@ export class KindDao {
     const counted = await this.count(db, sql`select 1 from ${from} where ${where}`, selection.count);
     // An offset past any possible table (or past what PostgreSQL's bigint takes) is simply past the end.
     if (selection.limit === 0 || !Number.isSafeInteger(selection.offset)) return { rows: [], ...counted };
-    const terms: [string, 'asc' | 'desc'][] =
-      selection.orderBy.length > 0
-        ? selection.orderBy.map((term) => [term.field.qualifiedColumn, term.direction])
-        : [[`${this.table}.created_at`, 'asc']];
-    if (!terms.some(([column]) => column === `${this.table}.id`)) terms.push([`${this.table}.id`, 'asc']);
-    const order = sql.join(terms.map(([column, direction]) => sql`${sql.ref(column)} ${sql.raw(direction)}`));
+    const keys = orderKeys(this.table, selection.orderBy);
+    const order = sql.join(keys.map((key) => sql`${sql.ref(key.column)} ${sql.raw(key.direction)}`));
+    const embedded = new Set((selection.embed ?? []).map(({ relation, field }) => `${relation}.${field}`));
     const columns = [
       sql`${table}.*`,
-      ...(selection.embed ?? []).map(
-        ({ relation, field }) => sql`${sql.ref(`${relation}.${field}`)} as ${sql.id(`${relation}.${field}`)}`,
-      ),
+      ...[...embedded].map((name) => sql`${sql.ref(name)} as ${sql.id(name)}`),
+      // A relation's field the order names, to make the next page's cursor from.
+      ...keys
+        .filter((key) => key.rowKey.includes('.') && !embedded.has(key.rowKey))
+        .map((key) => sql`${sql.ref(key.column)} as ${sql.id(key.rowKey)}`),
     ];
+    const page = selection.after ? sql`${where} and ${afterCursor(keys, selection.after)}` : where;
     const { rows } = await sql<KindRow>`
-      select ${sql.join(columns)} from ${from} where ${where}
+      select ${sql.join(columns)} from ${from} where ${page}
       order by ${order} limit ${selection.limit} offset ${selection.offset}`.execute(db);
+    const last = rows.length === selection.limit ? rows.at(-1) : undefined;
     // An estimate is never below what the pages so far have shown, and past a full page there may be more:
     // a client paging until `total` never stops early.
     const seen =
       rows.length > 0 ? selection.offset + rows.length + (rows.length === selection.limit ? 1 : 0) : 0;
-    return { rows, ...counted, total: counted.estimated ? Math.max(counted.total, seen) : counted.total };
+    return {
+      rows,
+      ...counted,
+      total: counted.estimated ? Math.max(counted.total, seen) : counted.total,
+      ...(last ? { next: cursorAfter(keys, last) } : {}),
+    };
   }
 
   // The total of a list's rows (`matching` selects them), counted as `counting` says.

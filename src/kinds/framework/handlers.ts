@@ -7,7 +7,7 @@ import { requireRelationAccess } from './caller-access.ts';
 import { entityTag, ifNoneMatchHolds } from './etag.ts';
 import type { IdempotencyKey } from './idempotency.ts';
 import type { KindDefinition } from './kind.ts';
-import { countApplied, countPreference, parseListQuery } from './list-params.ts';
+import { countApplied, countPreference, nextLink, parseListQuery } from './list-params.ts';
 import { kindListable } from './listable.ts';
 import { createPresenter, embedRelated } from './presenter.ts';
 import type { KindService } from './service.ts';
@@ -48,19 +48,21 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
     list: async (request, reply) => {
       const query = request.query as Record<string, unknown>;
       if (watch && query.watch === 'true') return await watch(request, reply, kind);
-      const { page, size, where, orderBy, fields, embed, joins } = parseListQuery(query, listable);
+      const { page, size, where, orderBy, fields, embed, joins, after } = parseListQuery(query, listable);
       requireRelationAccess(kind, joins);
       const preference = countPreference(request.headers.prefer);
-      const { rows, total, estimated } = await service.list({
+      const { rows, total, estimated, next } = await service.list({
         where,
         orderBy,
         offset: (page - 1) * size,
         limit: size,
         joins,
         embed,
+        after,
         ...(preference ? { count: { mode: preference, limit: 0 } } : {}),
       });
       reply.header('Preference-Applied', countApplied(estimated));
+      if (next) reply.header('Link', nextLink(request.url, next));
       const embedded = embedRelated(kind, embed);
       const items = rows.map((row) => {
         const resource = present(row);

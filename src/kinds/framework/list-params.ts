@@ -5,6 +5,7 @@ import { SearchError } from '../../search/errors.ts';
 import { type OrderTerm, parseOrderBy } from '../../search/order.ts';
 import { parseSearch } from '../../search/parser.ts';
 import type { Searchable } from '../../search/searchable.ts';
+import { orderKeys, readCursor } from './cursor.ts';
 import type { EmbeddedField } from './relations.ts';
 
 /** The largest page a list returns: a larger `size` is taken as this. */
@@ -36,6 +37,8 @@ export interface ListQuery {
   readonly embed: readonly EmbeddedField[];
   /** The relations the search, the order or the embedding reach. */
   readonly joins: readonly string[];
+  /** A cursor's values: the page starts after the row they name (cursor.ts); then `page` is 1. */
+  readonly after: readonly unknown[] | undefined;
 }
 
 type Query = Readonly<Record<string, unknown>>;
@@ -50,12 +53,16 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
   const search = given(query.search);
   const orderBy = given(query.orderBy);
   const fields = given(query.fields);
+  const cursor = given(query.cursor);
   // In this order: which error a request with several bad parameters gets is part of the contract.
   const pageNumber = page === undefined ? 1 : integer('page', page, 1);
   const pageSize = size === undefined ? defaultPageSize : Math.min(integer('size', size, 0), maxPageSize);
   const compiled = search === undefined ? undefined : compileSearchParameter(search, listable.searchable);
   const terms = orderBy === undefined ? [] : ordering(orderBy, listable.searchable);
   const projected = fields === undefined ? undefined : projection(fields, listable.properties);
+  if (cursor !== undefined && page !== undefined) throw badRequest('page and cursor cannot be combined');
+  const after =
+    cursor === undefined ? undefined : readCursor(cursor, orderKeys(listable.searchable.table, terms));
   const embed = (projected ?? []).flatMap((name) => {
     const [relation, field] = name.split('.');
     return relation !== undefined && field !== undefined ? [{ relation, field }] : [];
@@ -79,6 +86,7 @@ export function parseListQuery(query: Query, listable: Listable): ListQuery {
     ],
     embed,
     joins: [...joins],
+    after,
   };
 }
 
@@ -148,6 +156,17 @@ export function countPreference(prefer: string | string[] | undefined): CountPre
     return count === 'exact' || count === 'estimated' ? count : undefined;
   }
   return undefined;
+}
+
+/**
+ * The `Link` header of a full page (RFC 8288): the request's own path and parameters, with the cursor
+ * of the next page in place of any page number.
+ */
+export function nextLink(requestUrl: string, cursor: string): string {
+  const url = new URL(requestUrl, 'http://localhost');
+  url.searchParams.delete('page');
+  url.searchParams.set('cursor', cursor);
+  return `<${url.pathname}${url.search}>; rel="next"`;
 }
 
 /** The `Preference-Applied` header of a list: what its total is. */

@@ -23,7 +23,13 @@ export function kindListable(kind: KindDefinition): Listable {
   const relations: Record<string, SearchRelation> = {};
   const embeddable: string[] = [];
   for (const { name, target } of relationsOf(kind)) {
-    const fields = searchFields(target);
+    // A relation's row may be missing (an optional reference, another tenant's row): its fields may be null.
+    const fields = Object.fromEntries(
+      Object.entries(searchFields(target)).map(([field, { notNull: _, ...searchField }]) => [
+        field,
+        searchField,
+      ]),
+    );
     relations[name] = { table: target.plural, fields };
     embeddable.push(...Object.keys(fields).map((field) => `${name}.${field}`));
   }
@@ -40,12 +46,12 @@ export function kindListable(kind: KindDefinition): Listable {
 
 function searchFields(kind: KindDefinition): Record<string, SearchField> {
   const fields: Record<string, SearchField> = {
-    id: { column: 'id', type: 'string' },
-    created_at: { column: 'created_at', type: 'time' },
-    updated_at: { column: 'updated_at', type: 'time' },
+    id: { column: 'id', type: 'string', notNull: true },
+    created_at: { column: 'created_at', type: 'time', notNull: true },
+    updated_at: { column: 'updated_at', type: 'time', notNull: true },
   };
   // Write-only fields are never searched, ordered by or projected.
   for (const [name, field] of visibleFields(kind.fields))
-    fields[name] = { column: name, type: searchTypes[field.type] };
+    fields[name] = { column: name, type: searchTypes[field.type], notNull: field.required };
   return fields;
 }

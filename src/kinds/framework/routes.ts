@@ -49,6 +49,13 @@ export const listQuery = Type.Object({
         'not every property the list schema shows',
     }),
   ),
+  cursor: Type.Optional(
+    Type.String({
+      description:
+        'Start after the row this cursor names: the cursor of the next page, from the Link header (rel="next") ' +
+        'of a full page; not with page. As fast at the millionth row as at the first',
+    }),
+  ),
 });
 
 const watchQuery = Type.Object({
@@ -72,6 +79,12 @@ export const listHeaders = Type.Object({
 });
 /** The response header of a list: what its total is. */
 export const listResponseHeaders = {
+  Link: {
+    type: 'string',
+    'x-trex-content-type': 'application/json',
+    'x-trex-optional': true, // only after a full page
+    description: 'After a full page: <the next page, by cursor>; rel="next"',
+  },
   'Preference-Applied': {
     type: 'string',
     enum: ['count=exact', 'count=estimated'],

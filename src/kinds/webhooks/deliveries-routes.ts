@@ -7,7 +7,7 @@ import { errorResponses, notFoundResponse } from '../../http/openapi-responses.t
 import { defineResource } from '../../http/resource-routes.ts';
 import { apiBase } from '../../service-name.ts';
 import type { KindRow } from '../framework/kind.ts';
-import { countApplied, countPreference, parseListQuery } from '../framework/list-params.ts';
+import { countApplied, countPreference, nextLink, parseListQuery } from '../framework/list-params.ts';
 import { kindListable } from '../framework/listable.ts';
 import type { KindRoutes } from '../framework/plugin.ts';
 import { createPresenter, kindHref } from '../framework/presenter.ts';
@@ -21,7 +21,7 @@ import { webhookKind } from './model.ts';
 const schemas = kindSchemas(deliveryKind, apiBase);
 const webhookId = Type.String({ description: 'The webhook id (KSUID)', examples: [exampleId] });
 // The list parameters this list honours (it returns whole deliveries: no `fields`).
-const { page, size, search, orderBy } = listQuery.properties;
+const { page, size, search, orderBy, cursor } = listQuery.properties;
 const notFound404 = notFoundResponse(`${webhookKind.name} with id='${exampleId}' not found`);
 const listable = kindListable(deliveryKind);
 const present = createPresenter(apiBase, deliveryKind);
@@ -53,7 +53,7 @@ export function deliveriesRoutes(
             operationId: 'listWebhookDeliveries',
             summary: "List a webhook's deliveries",
             params: Type.Object({ id: webhookId }),
-            querystring: Type.Object({ page, size, search, orderBy }),
+            querystring: Type.Object({ page, size, search, orderBy, cursor }),
             headers: listHeaders,
             response: {
               200: {
@@ -68,21 +68,23 @@ export function deliveriesRoutes(
           config: { kind: webhookKind.name, verb: 'list' },
           handler: async (request, reply) => {
             const { id } = params(request);
-            const { page, size, where, orderBy } = parseListQuery(
+            const { page, size, where, orderBy, after } = parseListQuery(
               request.query as Record<string, unknown>,
               listable,
             );
             await webhooks.get(id);
             const mine = sql<SqlBool>`webhook_deliveries.webhook_id = ${id}`;
             const preference = countPreference(request.headers.prefer);
-            const { rows, total, estimated } = await deliveries.list({
+            const { rows, total, estimated, next } = await deliveries.list({
               where: where ? sql<SqlBool>`${mine} and (${where})` : mine,
               orderBy,
               offset: (page - 1) * size,
               limit: size,
+              after,
               ...(preference ? { count: { mode: preference, limit: 0 } } : {}),
             });
             reply.header('Preference-Applied', countApplied(estimated));
+            if (next) reply.header('Link', nextLink(request.url, next));
             return {
               kind: `${deliveryKind.name}List`,
               page,
