@@ -11,7 +11,7 @@ import { finalLines, runTrexInTerminal } from '../support/terminal.ts';
 // The command line as a person meets it: complete help, one-line errors with a non-zero exit, and
 // progress for the long steps when (and only when) stderr is a terminal.
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const commands = ['serve', 'migrate', 'token', 'generate', 'clone'] as const;
+const commands = ['serve', 'migrate', 'token', 'generate', 'clone', 'rotate-webhook-key'] as const;
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

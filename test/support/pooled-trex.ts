@@ -1,7 +1,8 @@
 // Real `trex serve` processes behind a PgBouncer in transaction mode (test/support/pgbouncer.ts), as an
 // operator runs them: every query through the pooler, LISTEN straight to PostgreSQL, no prepared
 // statements (PgBouncer 1.18 keeps none).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -68,6 +69,19 @@ export async function startPooledReplica(
   }
 }
 
+// The replicas of one database share the key that seals webhook secrets, as a deployment's do: a secret
+// one replica sealed, another must open.
+const secretKeyFiles = new Map<string, string>();
+function sharedSecretKeyFile(database: TestDatabase): string {
+  let file = secretKeyFiles.get(database.name);
+  if (!file) {
+    file = join(mkdtempSync(join(tmpdir(), 'trex-pooled-keys-')), 'webhook-secret-keys');
+    writeFileSync(file, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    secretKeyFiles.set(database.name, file);
+  }
+  return file;
+}
+
 async function startOnce(
   database: TestDatabase,
   pooler: PgBouncer,
@@ -76,7 +90,14 @@ async function startOnce(
   const extra = options.args ?? [];
   const bind = await bindFlags();
   const jwt = extra.some((arg) => arg.startsWith('--enable-jwt')) ? [] : ['--enable-jwt=false'];
-  const args = ['serve', ...pooledFlags(database, pooler), ...jwt, ...bind.args, ...extra];
+  const args = [
+    'serve',
+    ...pooledFlags(database, pooler),
+    ...jwt,
+    `--webhook-secret-key-file=${sharedSecretKeyFile(database)}`,
+    ...bind.args,
+    ...extra,
+  ];
   // Its own empty working directory: no secrets/ files or configuration of the checkout are read.
   const cwd = mkdtempSync(join(tmpdir(), 'trex-pooled-'));
   const trex = startTrex(args, { cwd, env: cleanEnvironment({ TREX_ENV: 'integration_testing' }) });
