@@ -1,5 +1,13 @@
 // A `trex serve` process of the benchmark's own, on free ports, in the production environment.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort, type ServerProcess, startServer } from './processes.ts';
+
+// Production needs the key that seals webhook secrets: one for every process of the run.
+const secretKeyFile = join(mkdtempSync(join(tmpdir(), 'trex-bench-keys-')), 'webhook-secret-keys');
+writeFileSync(secretKeyFile, `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
 
 export interface TrexProcess {
   readonly server: ServerProcess;
@@ -25,6 +33,7 @@ export async function startTrex(
       TREX_METRICS_SERVER_BINDADDRESS: `127.0.0.1:${metricsPort}`,
       TREX_HEALTH_CHECK_SERVER_BINDADDRESS: `127.0.0.1:${await freePort()}`,
       TREX_LOG_LEVEL: 'info',
+      TREX_WEBHOOK_SECRET_KEY_FILE: secretKeyFile,
       ...env,
     },
     /"msg":"serving"/,
