@@ -8,6 +8,7 @@ export interface FieldSpec {
   readonly name: string;
   readonly type: FieldType;
   readonly required: boolean;
+  readonly indexed?: boolean; // searched often: the migration gives it indexes (never a `ref`: it has one)
   readonly target?: KindNames; // the Kind a `ref` field references
 }
 
@@ -55,13 +56,22 @@ function parseFieldSpec(item: string): FieldSpec {
     throw new GeneratorError(`field '${name}' has unknown type '${type}': use one of ${types.join(', ')}`);
   }
   const target = type === 'ref' ? more.shift() : undefined;
-  const [modifier, ...rest] = more;
-  if (rest.length > 0 || (modifier !== undefined && modifier !== 'required' && modifier !== 'optional')) {
+  const presence = more.filter((modifier) => modifier === 'required' || modifier === 'optional');
+  const indexed = more.includes('indexed');
+  const allowed = type === 'ref' ? 1 : 2;
+  if (
+    more.length > allowed ||
+    presence.length > 1 ||
+    more.some((modifier) => !['required', 'optional', 'indexed'].includes(modifier)) ||
+    (indexed && more.length === 2 && more[0] === 'indexed')
+  ) {
     throw new GeneratorError(
-      `field '${item}': expected name:type, name:type:required or name:type:optional (name:ref:Kind for a reference)`,
+      `field '${item}': expected name:type, then :required or :optional, then :indexed (name:ref:Kind[:required] for a reference)`,
     );
   }
-  if (type !== 'ref') return { name, type: type as FieldType, required: modifier === 'required' };
+  const required = presence[0] === 'required';
+  if (type !== 'ref') return { name, type: type as FieldType, required, ...(indexed ? { indexed } : {}) };
+  if (indexed) throw new GeneratorError(`field '${name}': a reference is always indexed; drop :indexed`);
   if (!target)
     throw new GeneratorError(`field '${name}': a reference names its Kind, e.g. ${name}:ref:Owner`);
   const relation = name.slice(0, -referenceSuffix.length);
@@ -71,7 +81,7 @@ function parseFieldSpec(item: string): FieldSpec {
     );
   }
   try {
-    return { name, type: 'ref', required: modifier === 'required', target: kindNames(target) };
+    return { name, type: 'ref', required, target: kindNames(target) };
   } catch {
     throw new GeneratorError(
       `field '${name}' references '${target}', which is not a Kind name such as Owner`,

@@ -173,6 +173,7 @@ async function existingKind(
     name,
     type: field.type,
     required: field.required,
+    ...(field.type !== 'ref' && field.indexed ? { indexed: true } : {}),
     ...(field.type === 'ref' ? { target: kindNames(field.target().name) } : {}),
   }));
   return { fields, tenantScoped: kind.tenantScoped === true };

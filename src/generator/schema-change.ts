@@ -1,4 +1,4 @@
-import { type FieldType, sqlTypes } from '../kinds/framework/fields.ts';
+import { type FieldType, prefixIndexLength, sqlTypes } from '../kinds/framework/fields.ts';
 import { GeneratorError } from './errors.ts';
 import type { FieldSpec } from './field-spec.ts';
 
@@ -29,6 +29,28 @@ export function columnType({ type, target }: FieldSpec): string {
 // related Kind), so it gets an index.
 export function referenceIndex(plural: string, { name }: FieldSpec): string {
   return `create index "${plural}_${name}" on "${plural}" ("${name}")`;
+}
+
+// An indexed field's indexes (docs/performance.md#big-tables), over live rows as lists read them. Text
+// gets a hash index (=, in; it takes values of any length), a prefix index (like 'abc%') and an order
+// index (orderBy), both over its first characters; other types a btree (=, ranges, orderBy).
+export function searchIndexes(plural: string, { name, type }: FieldSpec): string[] {
+  if (type !== 'string') {
+    return [`create index "${plural}_${name}" on "${plural}" ("${name}", id) where deleted_at is null`];
+  }
+  return [
+    `create index "${plural}_${name}" on "${plural}" using hash ("${name}") where deleted_at is null`,
+    `create index "${plural}_${name}_prefix" on "${plural}" (left("${name}", ${prefixIndexLength}) text_pattern_ops) where deleted_at is null`,
+    `create index "${plural}_${name}_order" on "${plural}" (left("${name}", ${prefixIndexLength})) where deleted_at is null`,
+  ];
+}
+
+function dropSearchIndexes(plural: string, field: FieldSpec): string[] {
+  const names =
+    field.type === 'string'
+      ? [`${plural}_${field.name}`, `${plural}_${field.name}_prefix`, `${plural}_${field.name}_order`]
+      : [`${plural}_${field.name}`];
+  return names.map((index) => `drop index if exists "${index}"`);
 }
 
 function zeroValue(plural: string, field: FieldSpec): string {
@@ -63,6 +85,7 @@ export function schemaChange(
       statements.push(`${alter} add column "${name}" ${columnType(field)}`);
     }
     if (field.target) statements.push(referenceIndex(plural, field));
+    if (field.indexed) statements.push(...searchIndexes(plural, field));
   };
 
   for (const field of before) {
@@ -85,6 +108,11 @@ export function schemaChange(
       losses.push(`making '${name}' required replaces its null values with ${zero}`);
     } else if (!replacement.required && field.required) {
       statements.push(`${alter} alter column "${name}" drop not null`);
+    }
+    // The same column, indexed now or no longer (a new type's column was added with its indexes above).
+    if (replacement && replacement.type === type && replacement.target?.name === field.target?.name) {
+      if (replacement.indexed && !field.indexed) statements.push(...searchIndexes(plural, replacement));
+      if (!replacement.indexed && field.indexed) statements.push(...dropSearchIndexes(plural, field));
     }
   }
   const old = new Set(before.map((field) => field.name));

@@ -45,7 +45,18 @@ export function compileSearch(expression: SearchExpression, searchable: Searchab
           throw new SearchError('a like pattern cannot end with a lone backslash', node.pattern.position);
         }
         const operator = `${node.negated ? 'not ' : ''}${node.caseInsensitive ? 'ilike' : 'like'}`;
-        return sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.pattern)}`;
+        const like = sql<SqlBool>`${column(field)} ${sql.raw(operator)} ${bind(field, node.pattern)}`;
+        const prefix =
+          field.prefixIndex &&
+          !node.negated &&
+          !node.caseInsensitive &&
+          typeof node.pattern.value === 'string'
+            ? literalPrefix(node.pattern.value, field.prefixIndex)
+            : undefined;
+        // The same rows, and a condition the prefix index reads as a range.
+        return prefix
+          ? sql<SqlBool>`(left(${column(field)}, ${sql.lit(field.prefixIndex)}) like ${prefix} and ${like})`
+          : like;
       }
       case 'in': {
         const field = resolve(node.field);
@@ -102,6 +113,23 @@ function bind(field: ResolvedField, literal: Literal): RawBuilder<unknown> {
 
 function isInt32(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31;
+}
+
+// The pattern of the literal start of a like pattern (escapes kept), then %: what the first `limit`
+// characters of every matching value match. Undefined when the pattern starts with a wildcard, or its
+// literal start is longer than `limit` characters.
+function literalPrefix(pattern: string, limit: number): string | undefined {
+  let prefix = '';
+  let length = 0;
+  const characters = [...pattern];
+  for (let index = 0; index < characters.length; index++) {
+    const character = characters[index] as string;
+    if (character === '%' || character === '_') break;
+    const escaped = character === '\\' ? `\\${characters[++index] ?? ''}` : character;
+    prefix += escaped;
+    length += 1;
+  }
+  return length > 0 && length <= limit ? `${prefix}%` : undefined;
 }
 
 // PostgreSQL fails on a like pattern whose last character is an escape with nothing to escape.

@@ -11,6 +11,9 @@ export interface SearchField {
   // The column never holds null (an id, a timestamp, a required field of the list's own table): a cursor
   // past a row compares it directly (kinds/framework/cursor.ts).
   readonly notNull?: boolean;
+  // A btree index over the column's first `prefixIndex` characters (text_pattern_ops) serves a like
+  // pattern's literal prefix: the compiler adds that condition, which the index turns into a range.
+  readonly prefixIndex?: number;
 }
 
 // A many-to-one relation: the list's rows join at most one row of `table`, aliased by the relation's

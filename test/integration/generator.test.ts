@@ -91,7 +91,7 @@ describe('a new service: trex clone, then trex generate', () => {
 
   // `order` and `user` are SQL keywords: the generated SQL must quote them.
   const fields =
-    'title:string:required,count:int,weight:float,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required';
+    'title:string:required:indexed,count:int,weight:float,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required';
 
   it(
     "adds a Kind with every field type; the service type-checks, lints, and passes its tests and the Kind's",
@@ -131,7 +131,7 @@ describe('a new service: trex clone, then trex generate', () => {
       await expectPasses(run(copy, 'npm', ['run', '-s', 'build']));
       const model = readFileSync(join(gadgets, 'model.ts'), 'utf8');
       const changed =
-        'title:string:required,count:int:required,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required,colour:string,find_id:ref:Fossil';
+        'title:string:required:indexed,count:int:required:indexed,serial:int64:required,active:bool,seen_at:time,order:int,user:string,maker_id:ref:Dinosaur:required,colour:string:indexed,find_id:ref:Fossil';
       const unchanged = (): void => {
         expect(readFileSync(join(gadgets, 'model.ts'), 'utf8')).toBe(model);
         expect(readdirSync(join(gadgets, 'migrations'))).toHaveLength(1);

@@ -8,12 +8,14 @@ import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { dinosaurKind } from '../../src/kinds/dinosaurs/model.ts';
+import { orderKeys, readCursor } from '../../src/kinds/framework/cursor.ts';
 import { KindDao } from '../../src/kinds/framework/dao.ts';
 import { kindListable } from '../../src/kinds/framework/listable.ts';
 import { compileSearch } from '../../src/search/compiler.ts';
+import { parseOrderBy } from '../../src/search/order.ts';
 import { parseSearch } from '../../src/search/parser.ts';
 import { expectError } from '../support/expectations.ts';
-import { planOf } from '../support/query-plans.ts';
+import { type PlanNode, planOf } from '../support/query-plans.ts';
 import { validDinosaurSearch } from '../support/search-arbitraries.ts';
 import { type ApiResponse, serviceForFile } from '../support/service.ts';
 
@@ -557,6 +559,103 @@ describe('a search on species uses the species index', () => {
         ).toEqual([]);
         expect(
           nodes.some((node) => node['Index Name'] === 'dinosaurs_species'),
+          text,
+        ).toBe(true);
+      }
+    } finally {
+      await db.destroy();
+      await service.database.query("delete from dinosaurs where id like 'bulk-%'");
+    }
+  });
+
+  it("serves a prefix like through the species' prefix index, where PostgreSQL would scan without it", async () => {
+    await service.database.query(
+      `insert into dinosaurs (id, species, created_at, updated_at)
+       select 'bulk-' || lpad(n::text, 5, '0'), 'bulk_' || n, now() - n * interval '1 second', now()
+       from generate_series(1, 10000) as n`,
+    );
+    const pool = new pg.Pool({ connectionString: service.database.url, max: 1 });
+    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      log: (event) => {
+        if (event.level === 'query') captured.push(event.query);
+      },
+    });
+    const searchable = kindListable(dinosaurKind).searchable;
+    const plansOf = async (searchableFields: typeof searchable) => {
+      captured.length = 0;
+      const { where } = compileSearch(parseSearch("species like 'bulk_42%'"), searchableFields);
+      const result = await new KindDao(dinosaurKind).list(db, {
+        where,
+        orderBy: [],
+        offset: 0,
+        limit: 100,
+        count: { mode: 'capped', limit: 10_000 },
+      });
+      expect(result.total).toBe(111); // bulk_42, bulk_420 ... bulk_429, bulk_4200 ... bulk_4299
+      return await Promise.all(captured.map((statement) => planOf(service.database, statement)));
+    };
+    try {
+      await service.database.query('analyze dinosaurs');
+      const seqScan = (nodes: readonly PlanNode[]) =>
+        nodes.some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'dinosaurs');
+      // With the prefix condition: the count and the page each read the prefix index, no scan.
+      for (const { nodes, text } of await plansOf(searchable)) {
+        expect(seqScan(nodes), text).toBe(false);
+        expect(
+          nodes.some((node) => node['Index Name'] === 'dinosaurs_species_prefix'),
+          text,
+        ).toBe(true);
+      }
+      // Without it (the plain like): the count scans the table.
+      const plain = {
+        ...searchable,
+        fields: { ...searchable.fields, species: { column: 'species', type: 'string' as const } },
+      };
+      const [count] = await plansOf(plain);
+      expect(count && seqScan(count.nodes), count?.text).toBe(true);
+    } finally {
+      await db.destroy();
+      await service.database.query("delete from dinosaurs where id like 'bulk-%'");
+    }
+  });
+
+  it('serves orderBy=species, and the pages after a cursor, through the order index', async () => {
+    await service.database.query(
+      `insert into dinosaurs (id, species, created_at, updated_at)
+       select 'bulk-' || lpad(n::text, 5, '0'), 'bulk_' || n, now() - n * interval '1 second', now()
+       from generate_series(1, 10000) as n`,
+    );
+    const pool = new pg.Pool({ connectionString: service.database.url, max: 1 });
+    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool }),
+      log: (event) => {
+        if (event.level === 'query') captured.push(event.query);
+      },
+    });
+    try {
+      await service.database.query('analyze dinosaurs');
+      const orderBy = parseOrderBy('species', kindListable(dinosaurKind).searchable);
+      const dao = new KindDao(dinosaurKind);
+      const first = await dao.list(db, { where: undefined, orderBy, offset: 0, limit: 100 });
+      expect(first.rows.map((row) => row.species)).toEqual(
+        first.rows.map((row) => row.species as string).sort(),
+      );
+      const cursor = readCursor(first.next as string, orderKeys('dinosaurs', orderBy));
+      const second = await dao.list(db, { where: undefined, orderBy, offset: 0, limit: 100, after: cursor });
+      expect((second.rows[0]?.species as string) > (first.rows.at(-1)?.species as string)).toBe(true);
+      const pages = captured.filter((statement) => statement.sql.includes('order by'));
+      expect(pages).toHaveLength(2);
+      for (const statement of pages) {
+        const { nodes, text } = await planOf(service.database, statement);
+        expect(
+          nodes.some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'dinosaurs'),
+          text,
+        ).toBe(false);
+        expect(
+          nodes.some((node) => node['Index Name'] === 'dinosaurs_species_order'),
           text,
         ).toBe(true);
       }

@@ -62,6 +62,10 @@ describe('field lists', () => {
     ['_id:ref:Owner', /snake_case/],
     ['owner_id:ref:owner', /references 'owner', which is not a Kind name/],
     ['owner_id:ref:Owner:maybe', /expected name:type/],
+    ['a:string:indexed:required', /then :indexed/],
+    ['a:string:required:optional', /expected name:type/],
+    ['a:string:required:indexed:indexed', /expected name:type/],
+    ['owner_id:ref:Owner:indexed', /a reference is always indexed/],
     ['owner:string,owner_id:ref:Owner', /names the relation 'owner', which is taken/],
     ['kind_id:ref:Owner', /names the relation 'kind', which is taken/],
     ['and_id:ref:Owner', /names the relation 'and', which is taken/],
@@ -73,6 +77,61 @@ describe('field lists', () => {
     expect(parseFieldSpecs('owner_id:ref:Owner:required,pet_food_id:ref:PetFood')).toEqual([
       { name: 'owner_id', type: 'ref', required: true, target: kindNames('Owner') },
       { name: 'pet_food_id', type: 'ref', required: false, target: kindNames('PetFood') },
+    ]);
+  });
+});
+
+describe('indexed fields', () => {
+  it('reads :indexed after the presence, and writes it into the model', () => {
+    const fields = parseFieldSpecs('name:string:required:indexed,fuel:float:indexed,note:string');
+    expect(fields).toEqual([
+      { name: 'name', type: 'string', required: true, indexed: true },
+      { name: 'fuel', type: 'float', required: false, indexed: true },
+      { name: 'note', type: 'string', required: false },
+    ]);
+    const model = modelFile(kindNames('Rocket'), fields, false);
+    expect(model).toContain("name: defineField('string', { required: true, indexed: true }),");
+    expect(model).toContain("fuel: defineField('float', { indexed: true }),");
+    expect(model).toContain("note: defineField('string'),");
+  });
+
+  it('gives text a hash and a prefix index, and other types a btree, over live rows', () => {
+    const migration = createMigrationFile(
+      kindNames('Rocket'),
+      '202601010000_create_rockets',
+      parseFieldSpecs('name:string:required:indexed,fuel:float:indexed,note:string'),
+      false,
+    );
+    expect(migration).toContain(
+      'create index "rockets_name" on "rockets" using hash ("name") where deleted_at is null',
+    );
+    expect(migration).toContain(
+      'create index "rockets_name_prefix" on "rockets" (left("name", 200) text_pattern_ops) where deleted_at is null',
+    );
+    expect(migration).toContain(
+      'create index "rockets_fuel" on "rockets" ("fuel", id) where deleted_at is null',
+    );
+    expect(migration).not.toContain('rockets_note');
+  });
+
+  it('creates and drops the indexes as a field becomes indexed or stops being, with no loss', () => {
+    const plain = parseFieldSpecs('name:string:required,fuel:float:indexed');
+    const indexed = parseFieldSpecs('name:string:required:indexed,fuel:float');
+    expect(schemaChange('rockets', plain, indexed)).toEqual({
+      statements: [
+        'create index "rockets_name" on "rockets" using hash ("name") where deleted_at is null',
+        'create index "rockets_name_prefix" on "rockets" (left("name", 200) text_pattern_ops) where deleted_at is null',
+        'create index "rockets_name_order" on "rockets" (left("name", 200)) where deleted_at is null',
+        'drop index if exists "rockets_fuel"',
+      ],
+      losses: [],
+    });
+    // A new indexed field comes with its indexes; a retyped one gets those of its new type.
+    expect(
+      schemaChange('rockets', plain, [...plain, ...parseFieldSpecs('code:int:indexed')]).statements,
+    ).toEqual([
+      'alter table "rockets" add column "code" integer',
+      'create index "rockets_code" on "rockets" ("code", id) where deleted_at is null',
     ]);
   });
 });

@@ -33,7 +33,15 @@ const db = new Kysely<any>({
   },
 });
 
-const dinosaurs = kindListable(dinosaurKind).searchable;
+// A dinosaur's species has a prefix index (its like gets a second condition, tested on its own below);
+// the operator tests read the plain form.
+const indexedDinosaurs = kindListable(dinosaurKind).searchable;
+const dinosaurs: Searchable = {
+  ...indexedDinosaurs,
+  fields: Object.fromEntries(
+    Object.entries(indexedDinosaurs.fields).map(([name, { prefixIndex: _, ...field }]) => [name, field]),
+  ),
+};
 
 // A Kind with a field of every type; `discovered` is stored in a column of another name.
 const specimens: Searchable = {
@@ -87,6 +95,33 @@ describe('compileSearch: SQL for each operator', () => {
     const { sql, parameters } = compiled(search);
     expect(sql).toBe(`${selectDinosaurs}${condition}`);
     expect(parameters).toEqual(condition.includes('$2') ? ['x', 'x'] : ['x']);
+  });
+
+  it.each([
+    ["species like 'T%'", 'T%', ['T%', 'T%']],
+    ["species like 'Tyranno_aurus%'", 'Tyranno%', ['Tyranno%', 'Tyranno_aurus%']],
+    ["species like 'a\\%b%'", 'a\\%b%', ['a\\%b%', 'a\\%b%']],
+    ["species like 'rex'", 'rex%', ['rex%', 'rex']],
+  ])('adds to %j the condition its prefix index reads as a range', (search, _prefix, parameters) => {
+    expect(compiled(search, indexedDinosaurs)).toEqual({
+      sql: `${selectDinosaurs}(left("dinosaurs"."species", 200) like $1 and "dinosaurs"."species" like $2)`,
+      parameters,
+    });
+  });
+
+  it.each([
+    ["species like '%rex'", 'a pattern that starts with a wildcard'],
+    ["species like '_rex'", 'a pattern that starts with a wildcard'],
+    ["species ilike 'T%'", 'ilike (the index compares bytes)'],
+    ["species not like 'T%'", 'not like (not a range)'],
+    [`species like '${'x'.repeat(201)}%'`, 'a literal start longer than the index holds'],
+  ])('leaves %j as it is: %s', (search) => {
+    expect(compiled(search, indexedDinosaurs)).toEqual(compiled(search));
+  });
+
+  it('counts characters, not UTF-16 units, against the index length', () => {
+    const pattern = `${'🦖'.repeat(200)}%`;
+    expect(compiled(`species like '${pattern}'`, indexedDinosaurs).parameters).toEqual([pattern, pattern]);
   });
 
   it('compiles is null and is not null with no parameters', () => {
@@ -334,6 +369,7 @@ describe('compileSearch: fields of related resources', () => {
         type: 'string',
         qualifiedColumn: 'dinosaur.species',
         relation: 'dinosaur',
+        prefixIndex: 200, // a like through the relation may use the dinosaurs' prefix index
       },
       direction: 'desc',
     });

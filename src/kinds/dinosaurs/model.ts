@@ -5,7 +5,11 @@ export const dinosaurKind = defineKind({
   name: 'Dinosaur',
   plural: 'dinosaurs',
   fields: {
-    species: defineField('string', { required: true, description: 'The species of the dinosaur' }),
+    species: defineField('string', {
+      required: true,
+      indexed: true,
+      description: 'The species of the dinosaur',
+    }),
   },
   tenantScoped: true,
 });

@@ -18,6 +18,15 @@ export interface OrderKey {
   readonly direction: 'asc' | 'desc';
   readonly type: SearchFieldType;
   readonly notNull: boolean;
+  /** The key is the column's first so many characters (an indexed text field's order index reads it). */
+  readonly prefix?: number;
+}
+
+/** A key's SQL: its column, or the prefix of it that an order index holds. */
+export function keyExpression(key: OrderKey): RawBuilder<unknown> {
+  return key.prefix === undefined
+    ? sql.ref(key.column)
+    : sql`left(${sql.ref(key.column)}, ${sql.lit(key.prefix)})`;
 }
 
 /**
@@ -25,13 +34,18 @@ export interface OrderKey {
  * so no two rows tie and pages never overlap or skip a row.
  */
 export function orderKeys(table: string, orderBy: readonly OrderTerm[]): OrderKey[] {
-  const keys: OrderKey[] = orderBy.map(({ field, direction }) => ({
-    column: field.qualifiedColumn,
-    rowKey: field.relation ? field.qualifiedColumn : field.column,
-    direction,
-    type: field.type,
-    notNull: field.notNull === true,
-  }));
+  const keys: OrderKey[] = orderBy.flatMap(({ field, direction }) => {
+    const key: OrderKey = {
+      column: field.qualifiedColumn,
+      rowKey: field.relation ? field.qualifiedColumn : field.column,
+      direction,
+      type: field.type,
+      notNull: field.notNull === true,
+    };
+    // An indexed text field sorts by its first characters, which its order index holds (values of any
+    // length fit), then by the whole value: the same order, read from the index.
+    return field.prefixIndex === undefined ? [key] : [{ ...key, prefix: field.prefixIndex }, key];
+  });
   const own = (column: string, type: SearchFieldType): OrderKey => ({
     column: `${table}.${column}`,
     rowKey: column,
@@ -48,6 +62,8 @@ export function orderKeys(table: string, orderBy: readonly OrderTerm[]): OrderKe
 export function cursorAfter(keys: readonly OrderKey[], row: KindRow): string {
   const values = keys.map((key) => {
     const value = row[key.rowKey];
+    if (key.prefix !== undefined && typeof value === 'string')
+      return [...value].slice(0, key.prefix).join('');
     return value instanceof Date ? value.toISOString() : (value ?? null);
   });
   return Buffer.from(JSON.stringify([signature(keys), ...values])).toString('base64url');
@@ -65,9 +81,10 @@ export function readCursor(token: string, keys: readonly OrderKey[]): unknown[] 
   } catch {
     throw refuse('it does not decode');
   }
-  if (!Array.isArray(decoded) || decoded.length !== keys.length + 1) throw refuse('it does not decode');
+  if (!Array.isArray(decoded) || typeof decoded[0] !== 'string') throw refuse('it does not decode');
   const [order, ...values] = decoded as unknown[];
   if (order !== signature(keys)) throw refuse('it was made for another orderBy');
+  if (values.length !== keys.length) throw refuse('it does not decode');
   values.forEach((value, index) => {
     const key = keys[index] as OrderKey;
     if (!fits(key, value)) throw refuse(`its value for ${key.column} is not ${key.type}`);
@@ -85,7 +102,7 @@ export function afterCursor(keys: readonly OrderKey[], values: readonly unknown[
     keys.every((key) => key.notNull && key.direction === first.direction) &&
     values.every((value) => value !== null)
   ) {
-    const columns = sql.join(keys.map((key) => sql.ref(key.column)));
+    const columns = sql.join(keys.map(keyExpression));
     const operator = sql.raw(first.direction === 'asc' ? '>' : '<');
     return sql<SqlBool>`(${columns}) ${operator} (${sql.join(values.map((value) => sql`${value}`))})`;
   }
@@ -102,7 +119,7 @@ export function afterCursor(keys: readonly OrderKey[], values: readonly unknown[
 }
 
 function after(key: OrderKey, value: unknown): RawBuilder<SqlBool> {
-  const column = sql.ref(key.column);
+  const column = keyExpression(key);
   if (key.direction === 'asc') {
     if (value === null) return sql<SqlBool>`false`; // nulls come last: nothing sorts after one but nulls
     return key.notNull
@@ -115,13 +132,18 @@ function after(key: OrderKey, value: unknown): RawBuilder<SqlBool> {
 
 function equalTo(key: OrderKey, value: unknown): RawBuilder<SqlBool> {
   return value === null
-    ? sql<SqlBool>`${sql.ref(key.column)} is null`
-    : sql<SqlBool>`${sql.ref(key.column)} = ${value}`;
+    ? sql<SqlBool>`${keyExpression(key)} is null`
+    : sql<SqlBool>`${keyExpression(key)} = ${value}`;
 }
 
 // What the cursor's order is: a cursor of one order means nothing in another.
 function signature(keys: readonly OrderKey[]): string {
-  return keys.map((key) => `${key.column} ${key.direction}`).join(',');
+  return keys
+    .map(
+      (key) =>
+        `${key.prefix === undefined ? key.column : `left(${key.column},${key.prefix})`} ${key.direction}`,
+    )
+    .join(',');
 }
 
 // Whether a cursor's value can be compared with the key's column (never an error from PostgreSQL).

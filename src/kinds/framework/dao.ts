@@ -2,7 +2,7 @@ import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from '
 import type { Database } from '../../db/database.ts';
 import { type ChangeEvent, changeWithEvent } from '../../events/event-store.ts';
 import type { OrderTerm } from '../../search/order.ts';
-import { afterCursor, cursorAfter, orderKeys } from './cursor.ts';
+import { afterCursor, cursorAfter, keyExpression, orderKeys } from './cursor.ts';
 import type { Fields } from './fields.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 import { type EmbeddedField, type JoinScope, relationJoins } from './relations.ts';
@@ -121,14 +121,14 @@ export class KindDao {
     // An offset past any possible table (or past what PostgreSQL's bigint takes) is simply past the end.
     if (selection.limit === 0 || !Number.isSafeInteger(selection.offset)) return { rows: [], ...counted };
     const keys = orderKeys(this.table, selection.orderBy);
-    const order = sql.join(keys.map((key) => sql`${sql.ref(key.column)} ${sql.raw(key.direction)}`));
+    const order = sql.join(keys.map((key) => sql`${keyExpression(key)} ${sql.raw(key.direction)}`));
     const embedded = new Set((selection.embed ?? []).map(({ relation, field }) => `${relation}.${field}`));
     const columns = [
       sql`${table}.*`,
       ...[...embedded].map((name) => sql`${sql.ref(name)} as ${sql.id(name)}`),
       // A relation's field the order names, to make the next page's cursor from.
       ...keys
-        .filter((key) => key.rowKey.includes('.') && !embedded.has(key.rowKey))
+        .filter((key) => key.rowKey.includes('.') && key.prefix === undefined && !embedded.has(key.rowKey))
         .map((key) => sql`${sql.ref(key.column)} as ${sql.id(key.rowKey)}`),
     ];
     const page = selection.after ? sql`${where} and ${afterCursor(keys, selection.after)}` : where;

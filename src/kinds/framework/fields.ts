@@ -27,6 +27,12 @@ export interface ScalarField {
    * back is ignored, as with created_at; its column needs a default, since no request gives it.
    */
   readonly readOnly?: boolean;
+  /**
+   * Searched often: the Kind's migration gives it the indexes a list's search and order need
+   * (docs/performance.md#big-tables). For text: a hash index (=, in) and a prefix index over its first
+   * `prefixIndexLength` characters (like 'abc%'); for other types, a btree. The generator writes them.
+   */
+  readonly indexed?: boolean;
   /** What the document says of a field its Kind's rules (plugin.rules) check beyond its type. */
   readonly documented?: FieldDocumentation;
 }
@@ -145,6 +151,7 @@ export function defineField<
     description?: string;
     writeOnly?: W;
     readOnly?: RO;
+    indexed?: boolean;
     documented?: FieldDocumentation;
   } = {},
 ): {
@@ -155,6 +162,7 @@ export function defineField<
   readonly description: string;
   readonly writeOnly: NoInfer<W>;
   readonly readOnly: NoInfer<RO>;
+  readonly indexed?: boolean;
   readonly documented?: FieldDocumentation;
 } {
   return {
@@ -163,6 +171,7 @@ export function defineField<
     description: options.description ?? '',
     writeOnly: (options.writeOnly ?? false) as W,
     readOnly: (options.readOnly ?? false) as RO,
+    ...(options.indexed ? { indexed: true } : {}),
     ...(options.documented ? { documented: options.documented } : {}),
   };
 }
@@ -171,6 +180,12 @@ export function defineField<
 export function isWriteOnly(field: FieldDefinition | undefined): boolean {
   return field?.type !== 'ref' && field?.writeOnly === true;
 }
+
+/**
+ * How many leading characters of an indexed text field its prefix index holds: a btree entry must stay
+ * under about 2,700 bytes, and a value of any length must still be storable.
+ */
+export const prefixIndexLength = 200;
 
 /** Whether a field is read-only (kept by the service, never taken from a body). */
 export function isReadOnly(field: FieldDefinition | undefined): boolean {

@@ -1,5 +1,5 @@
 import type { SearchField, SearchFieldType, SearchRelation } from '../../search/searchable.ts';
-import { type FieldType, visibleFields } from './fields.ts';
+import { type FieldType, prefixIndexLength, visibleFields } from './fields.ts';
 import { commonProperties, type KindDefinition } from './kind.ts';
 import type { Listable } from './list-params.ts';
 import { relationsOf } from './relations.ts';
@@ -52,6 +52,11 @@ function searchFields(kind: KindDefinition): Record<string, SearchField> {
   };
   // Write-only fields are never searched, ordered by or projected.
   for (const [name, field] of visibleFields(kind.fields))
-    fields[name] = { column: name, type: searchTypes[field.type], notNull: field.required };
+    fields[name] = {
+      column: name,
+      type: searchTypes[field.type],
+      notNull: field.required,
+      ...(field.type === 'string' && field.indexed ? { prefixIndex: prefixIndexLength } : {}),
+    };
   return fields;
 }
