@@ -53,10 +53,12 @@ export function compileSearch(expression: SearchExpression, searchable: Searchab
           typeof node.pattern.value === 'string'
             ? literalPrefix(node.pattern.value, field.prefixIndex)
             : undefined;
-        // The same rows, and a condition the prefix index reads as a range.
-        return prefix
-          ? sql<SqlBool>`(left(${column(field)}, ${sql.lit(field.prefixIndex)}) like ${prefix} and ${like})`
-          : like;
+        if (!prefix || !field.prefixIndex) return like;
+        // The same rows, and a range of the prefix index (text_pattern_ops compares bytes, as ~>=~ and
+        // ~<~ do): operators with parameters, so even a plan prepared once uses the index.
+        const start = sql`left(${column(field)}, ${sql.lit(field.prefixIndex)})`;
+        const end = after(prefix);
+        return sql<SqlBool>`(${start} ~>=~ ${prefix}${end === undefined ? sql`` : sql` and ${start} ~<~ ${end}`} and ${like})`;
       }
       case 'in': {
         const field = resolve(node.field);
@@ -115,21 +117,27 @@ function isInt32(value: unknown): boolean {
   return Number.isInteger(value) && (value as number) >= -(2 ** 31) && (value as number) < 2 ** 31;
 }
 
-// The pattern of the literal start of a like pattern (escapes kept), then %: what the first `limit`
-// characters of every matching value match. Undefined when the pattern starts with a wildcard, or its
-// literal start is longer than `limit` characters.
+// The literal text a like pattern starts with (escapes resolved), at most `limit` characters: what the
+// first `limit` characters of every matching value start with. Undefined when it starts with a wildcard.
 function literalPrefix(pattern: string, limit: number): string | undefined {
-  let prefix = '';
-  let length = 0;
+  const literal: string[] = [];
   const characters = [...pattern];
-  for (let index = 0; index < characters.length; index++) {
+  for (let index = 0; index < characters.length && literal.length < limit; index++) {
     const character = characters[index] as string;
     if (character === '%' || character === '_') break;
-    const escaped = character === '\\' ? `\\${characters[++index] ?? ''}` : character;
-    prefix += escaped;
-    length += 1;
+    literal.push(character === '\\' ? (characters[++index] ?? '') : character);
   }
-  return length > 0 && length <= limit ? `${prefix}%` : undefined;
+  return literal.length > 0 ? literal.join('') : undefined;
+}
+
+// The least text after every text that starts with `prefix`, in byte (code point) order: its last
+// character one higher. Undefined when no such text exists (the prefix ends in U+10FFFF).
+function after(prefix: string): string | undefined {
+  const characters = [...prefix];
+  const last = characters.pop()?.codePointAt(0) ?? 0x10ffff;
+  if (last === 0x10ffff) return undefined;
+  const next = last + 1 === 0xd800 ? 0xe000 : last + 1; // surrogates are no characters
+  return `${characters.join('')}${String.fromCodePoint(next)}`;
 }
 
 // PostgreSQL fails on a like pattern whose last character is an escape with nothing to escape.

@@ -600,9 +600,17 @@ describe('a search on species uses the species index', () => {
       await service.database.query('analyze dinosaurs');
       const seqScan = (nodes: readonly PlanNode[]) =>
         nodes.some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'dinosaurs');
-      // With the prefix condition: the count and the page each read the prefix index, no scan.
+      // With the prefix condition: the count and the page each read the prefix index, no scan; also in
+      // the plan kept for a statement prepared once (made without the pattern's value).
       for (const { nodes, text } of await plansOf(searchable)) {
         expect(seqScan(nodes), text).toBe(false);
+        expect(
+          nodes.some((node) => node['Index Name'] === 'dinosaurs_species_prefix'),
+          text,
+        ).toBe(true);
+      }
+      for (const statement of [...captured]) {
+        const { nodes, text } = await planOf(service.database, statement, { generic: true });
         expect(
           nodes.some((node) => node['Index Name'] === 'dinosaurs_species_prefix'),
           text,

@@ -97,15 +97,24 @@ describe('compileSearch: SQL for each operator', () => {
     expect(parameters).toEqual(condition.includes('$2') ? ['x', 'x'] : ['x']);
   });
 
+  const range = '(left("dinosaurs"."species", 200) ~>=~ $1 and left("dinosaurs"."species", 200) ~<~ $2';
   it.each([
-    ["species like 'T%'", 'T%', ['T%', 'T%']],
-    ["species like 'Tyranno_aurus%'", 'Tyranno%', ['Tyranno%', 'Tyranno_aurus%']],
-    ["species like 'a\\%b%'", 'a\\%b%', ['a\\%b%', 'a\\%b%']],
-    ["species like 'rex'", 'rex%', ['rex%', 'rex']],
-  ])('adds to %j the condition its prefix index reads as a range', (search, _prefix, parameters) => {
+    ["species like 'T%'", ['T', 'U', 'T%']],
+    ["species like 'Tyranno_aurus%'", ['Tyranno', 'Tyrannp', 'Tyranno_aurus%']],
+    ["species like 'a\\%b%'", ['a%b', 'a%c', 'a\\%b%']],
+    ["species like 'rex'", ['rex', 'rey', 'rex']],
+    ["species like 'z\u{D7FF}%'", ['z\u{D7FF}', 'z\u{E000}', 'z\u{D7FF}%']],
+  ])('adds to %j the range of its prefix index', (search, parameters) => {
     expect(compiled(search, indexedDinosaurs)).toEqual({
-      sql: `${selectDinosaurs}(left("dinosaurs"."species", 200) like $1 and "dinosaurs"."species" like $2)`,
+      sql: `${selectDinosaurs}${range} and "dinosaurs"."species" like $3)`,
       parameters,
+    });
+  });
+
+  it('bounds a prefix ending in the last character from below only', () => {
+    expect(compiled("species like 'a\u{10FFFF}%'", indexedDinosaurs)).toEqual({
+      sql: `${selectDinosaurs}(left("dinosaurs"."species", 200) ~>=~ $1 and "dinosaurs"."species" like $2)`,
+      parameters: ['a\u{10FFFF}', 'a\u{10FFFF}%'],
     });
   });
 
@@ -114,14 +123,14 @@ describe('compileSearch: SQL for each operator', () => {
     ["species like '_rex'", 'a pattern that starts with a wildcard'],
     ["species ilike 'T%'", 'ilike (the index compares bytes)'],
     ["species not like 'T%'", 'not like (not a range)'],
-    [`species like '${'x'.repeat(201)}%'`, 'a literal start longer than the index holds'],
   ])('leaves %j as it is: %s', (search) => {
     expect(compiled(search, indexedDinosaurs)).toEqual(compiled(search));
   });
 
-  it('counts characters, not UTF-16 units, against the index length', () => {
-    const pattern = `${'🦖'.repeat(200)}%`;
-    expect(compiled(`species like '${pattern}'`, indexedDinosaurs).parameters).toEqual([pattern, pattern]);
+  it('takes at most the 200 characters the index holds, counting characters, not UTF-16 units', () => {
+    const long = `${'🦖'.repeat(250)}%`;
+    const { parameters } = compiled(`species like '${long}'`, indexedDinosaurs);
+    expect(parameters).toEqual(['🦖'.repeat(200), `${'🦖'.repeat(199)}\u{1F997}`, long]);
   });
 
   it('compiles is null and is not null with no parameters', () => {
