@@ -6,6 +6,7 @@ import { ControllerRegistry } from '../events/controllers.ts';
 import { oldestUnreconciledAge } from '../events/event-queue.ts';
 import type { Lease } from '../events/lease-workers.ts';
 import { Listener } from '../events/listener.ts';
+import { pruneEvents } from '../events/retention.ts';
 import { forgetOldKeys } from '../kinds/framework/idempotency.ts';
 import { WatchStreams } from '../kinds/framework/watch.ts';
 import type { Kinds } from './kinds.ts';
@@ -61,6 +62,9 @@ export function createEventsSide({
     observer: metrics,
     onResync: async () => {
       await forgetOldKeys(database.db, idempotencyKeyHours);
+      // Within half a resync interval, so upkeep never runs into the next one.
+      const { retentionMs, resyncIntervalMs } = config.events;
+      if (retentionMs > 0) await pruneEvents(database.db, retentionMs, resyncIntervalMs / 2);
     },
   });
   metrics.watchEventLag(() => oldestUnreconciledAge(database.db));

@@ -58,6 +58,7 @@ export interface Config {
   readonly events: {
     readonly notify: boolean;
     readonly resyncIntervalMs: number;
+    readonly retentionMs: number; // 0: events are kept for ever
     readonly concurrency: number;
     readonly batchSize: number;
     readonly leaseMs: number;
@@ -74,6 +75,7 @@ export interface Config {
     readonly parkAfter: number;
     readonly probeIntervalMs: number;
     readonly secretKeyFile: string; // empty: the development key (secret-keys.ts)
+    readonly deliveryRetentionMs: number; // 0: deliveries are kept for ever
   };
   readonly tracing: {
     readonly enabled: boolean;
@@ -170,6 +172,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     events: {
       notify: bool('enableEventNotify', true),
       resyncIntervalMs: Math.max(100, duration('eventResyncInterval')),
+      retentionMs: duration('eventRetention'),
       concurrency: Math.max(1, integer('eventConcurrency')),
       batchSize: Math.max(1, integer('eventBatchSize')),
       leaseMs: Math.max(100, duration('eventLease')),
@@ -186,6 +189,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
       parkAfter: Math.max(1, integer('webhookParkAfter')),
       probeIntervalMs: Math.max(1, duration('webhookProbeInterval')),
       secretKeyFile: text('webhookSecretKeyFile'),
+      deliveryRetentionMs: duration('webhookDeliveryRetention'),
     },
     tracing: {
       enabled: bool('enableTracing', false),

@@ -297,6 +297,13 @@ export const options = {
     default: '10s',
     help: 'How often controllers rescan the events table for unreconciled events',
   },
+  eventRetention: {
+    flag: 'event-retention',
+    type: 'duration',
+    commands: serve,
+    default: '720h',
+    help: 'Events handled (or given up) longer ago than this are deleted, in small batches, by one replica at a time; 0 keeps every event',
+  },
   eventConcurrency: {
     flag: 'event-concurrency',
     type: 'int',
@@ -375,6 +382,13 @@ export const options = {
     commands: serve,
     default: '1s',
     help: 'Delay before the first retry of a failed delivery; each later retry waits twice as long, at most 10m',
+  },
+  webhookDeliveryRetention: {
+    flag: 'webhook-delivery-retention',
+    type: 'duration',
+    commands: serve,
+    default: '720h',
+    help: 'Webhook deliveries finished (delivered, given up or cancelled) longer ago than this are deleted, as events are; 0 keeps them all',
   },
   webhookSecretKeyFile: {
     flag: 'webhook-secret-key-file',

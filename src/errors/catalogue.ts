@@ -64,6 +64,12 @@ export const errorCatalogue = {
     name: 'DatabaseAdvisoryLock',
     reason: 'Database advisory lock error',
   },
+  Gone: {
+    code: 28,
+    httpStatus: 410,
+    name: 'Gone',
+    reason: 'No longer available',
+  },
   ServiceUnavailable: {
     code: 27,
     httpStatus: 503,

@@ -5,7 +5,7 @@ import { exampleId, exampleOperationId } from './openapi-examples.ts';
 // The error responses of the OpenAPI document: each HTTP status a route can answer, the catalogue codes
 // behind it (docs/errors.md) and an example body per code. Every one is the Error schema.
 // 404 is apart: its example names what was not found (notFoundResponse).
-export type ErrorStatus = 400 | 401 | 403 | 409 | 412 | 413 | 415 | 500 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 409 | 410 | 412 | 413 | 415 | 500 | 503;
 
 interface StatusDoc {
   readonly description: string;
@@ -42,6 +42,16 @@ const statusDocs: Readonly<Record<ErrorStatus, StatusDoc>> = {
     description: 'The Idempotency-Key was used before with another body, or a unique value is taken (code 6)',
     examples: [
       { name: 'Conflict', reason: 'Idempotency-Key was already used with a different request body' },
+    ],
+  },
+  410: {
+    description:
+      'A watch (watch=true) resumed from a Last-Event-ID older than the events kept (code 28): list again, then watch from now',
+    examples: [
+      {
+        name: 'Gone',
+        reason: `Last-Event-ID '${exampleId}' is older than the events kept (--event-retention): list dinosaurs again, then watch from now`,
+      },
     ],
   },
   412: {

@@ -16,3 +16,13 @@ export function newKsuid(): string {
   used += payloadBytes;
   return KSUID.fromParts(Date.now(), payload).string;
 }
+
+/** When a KSUID was made (to the second), or undefined for text that is not one. */
+export function ksuidTime(id: string): Date | undefined {
+  if (!/^[0-9A-Za-z]{27}$/.test(id)) return undefined;
+  try {
+    return KSUID.parse(id).date;
+  } catch {
+    return undefined;
+  }
+}

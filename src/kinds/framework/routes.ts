@@ -186,6 +186,7 @@ export function registerKindRoutes(
             },
           },
           ...errorResponses(400, 401, 403, 500, 503),
+          ...(options.watch ? errorResponses(410) : {}),
         },
       },
       config: access('list'),

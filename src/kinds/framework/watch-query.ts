@@ -55,6 +55,13 @@ export async function positionOf(
   return rows[0];
 }
 
+/** When the oldest event of `source` still kept was written; undefined when none is. */
+export async function oldestEventTime(db: Db, source: string): Promise<Date | undefined> {
+  const { rows } = await sql<{ oldest: Date | null }>`
+    select min(created_at) as oldest from events where source = ${source}`.execute(db);
+  return rows[0]?.oldest ?? undefined;
+}
+
 /**
  * Events after a position, in stream order, up to the stable bound: the oldest transaction still
  * running in this database (transactions of other databases on the server cannot write our events), or

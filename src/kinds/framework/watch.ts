@@ -3,10 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { operationIdHeader } from '../../context/operation-id.ts';
 import type { Db } from '../../db/database.ts';
-import { badRequest } from '../../errors/catalogue.ts';
+import { ApiError, badRequest } from '../../errors/catalogue.ts';
 import type { EventType } from '../../events/event-store.ts';
 import type { Listener } from '../../events/listener.ts';
 import { apiBase } from '../../service-name.ts';
+import { ksuidTime } from '../../values/ksuid.ts';
 import { requireRelationAccess } from './caller-access.ts';
 import type { KindDefinition, KindRow } from './kind.ts';
 import { parseListQuery } from './list-params.ts';
@@ -14,7 +15,13 @@ import { kindListable } from './listable.ts';
 import { createPresenter } from './presenter.ts';
 import { relationJoins } from './relations.ts';
 import { tenantCondition } from './tenancy.ts';
-import { eventsAfter, positionOf, presentPosition, type StreamPosition } from './watch-query.ts';
+import {
+  eventsAfter,
+  oldestEventTime,
+  positionOf,
+  presentPosition,
+  type StreamPosition,
+} from './watch-query.ts';
 
 /** How often a watch stream shows it is alive, and reads when nothing wakes it. */
 export interface WatchSettings {
@@ -66,7 +73,7 @@ export class WatchStreams {
     let position: StreamPosition;
     if (typeof lastEventId === 'string' && lastEventId !== '') {
       const known = await positionOf(this.db, kind.eventSource, lastEventId, tenant);
-      if (!known) throw badRequest(`Last-Event-ID '${lastEventId}' is not an event of ${kind.plural}`);
+      if (!known) throw await this.unknownEvent(kind, lastEventId);
       position = known;
     } else {
       position = await presentPosition(this.db);
@@ -138,6 +145,20 @@ export class WatchStreams {
   /** Ends every open stream, so a graceful shutdown does not wait for watchers to leave. */
   closeAll(): void {
     for (const raw of this.open) raw.end();
+  }
+
+  // A Last-Event-ID that names no event kept: 410 when it is older than the oldest event kept (retention
+  // deleted it: resuming would leave a gap), else 400 (it was never one of this Kind's events).
+  private async unknownEvent(kind: KindDefinition, lastEventId: string): Promise<ApiError> {
+    const made = ksuidTime(lastEventId);
+    const oldest = made && (await oldestEventTime(this.db, kind.eventSource));
+    if (made && (!oldest || made < oldest)) {
+      return new ApiError(
+        'Gone',
+        `Last-Event-ID '${lastEventId}' is older than the events kept (--event-retention): list ${kind.plural} again, then watch from now`,
+      );
+    }
+    return badRequest(`Last-Event-ID '${lastEventId}' is not an event of ${kind.plural}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import { Counter } from 'prom-client';
 import { openDatabase } from '../../db/pool.ts';
 import type { BackgroundWork, PluginContext } from '../framework/plugin.ts';
+import { pruneDeliveries } from './delivery-queue.ts';
 import { DeliveryDispatcher, type DeliveryObserver } from './dispatcher.ts';
 import { fanOut } from './fanout.ts';
 import { webhookSecretKeys } from './secret-keys.ts';
@@ -43,12 +44,35 @@ export function webhookDeliveries(context: PluginContext): BackgroundWork {
     newId: context.newId,
     grants: context.grants,
   });
+  // Finished deliveries are deleted after --webhook-delivery-retention, on the controllers' resync
+  // interval, by one replica at a time (delivery-queue.ts).
+  const { deliveryRetentionMs } = config.webhooks;
+  const { resyncIntervalMs } = config.events;
+  let pruning: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  const pruneOnce = (): void => {
+    running ??= pruneDeliveries(pool.db, deliveryRetentionMs, resyncIntervalMs / 2)
+      .catch((error: unknown) =>
+        logger.warn({ err: error }, 'pruning webhook deliveries failed; the next interval retries'),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  };
   return {
     onEvent: async (event) => {
       if ((await fanOutEvent(event)) > 0) dispatcher.wake();
     },
-    start: () => dispatcher.start(),
+    start: () => {
+      dispatcher.start();
+      if (deliveryRetentionMs > 0) {
+        pruning = setInterval(pruneOnce, resyncIntervalMs);
+        pruning.unref();
+      }
+    },
     stop: async () => {
+      clearInterval(pruning);
+      await running;
       await dispatcher.stop();
       await pool.close();
     },

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { asyncCommit } from '../../db/async-commit.ts';
 import type { Db } from '../../db/database.ts';
+import { prune } from '../../db/prune.ts';
 import { leaseExpiry } from '../../events/lease-sql.ts';
 import type { Lease } from '../../events/lease-workers.ts';
 import { type BreakerSettings, healthChanges, type Lane, laneCondition } from './breaker.ts';
@@ -231,4 +232,24 @@ export async function ping(
     insert into webhook_deliveries (id, webhook_id, event_seq, source, source_id, event_type, payload)
     values (${delivery.id}, ${delivery.webhookId}, 0, ${webhookKind.eventSource}, ${delivery.webhookId},
       'Ping', ${delivery.payload})`.execute(db);
+}
+
+/**
+ * Deletes deliveries finished (delivered, given up or cancelled) longer ago than `retentionMs`, but one
+ * a later redelivery names, in batches, on one replica at a time (db/prune.ts). Their events may then go
+ * too (events/retention.ts).
+ */
+export async function pruneDeliveries(db: Db, retentionMs: number, budgetMs: number): Promise<number> {
+  return await prune(db, {
+    name: 'webhook deliveries',
+    batchSize: 1000,
+    budgetMs,
+    batch: (limit) => sql`
+      delete from webhook_deliveries where id in (
+        select d.id from webhook_deliveries d
+        where d.status <> 'pending' and d.updated_at < now() - ${retentionMs} * interval '1 millisecond'
+          and not exists (select 1 from webhook_deliveries r where r.redelivery_of = d.id)
+        order by d.updated_at limit ${limit} for update skip locked)
+      returning 1`,
+  });
 }

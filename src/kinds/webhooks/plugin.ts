@@ -15,6 +15,7 @@ import { addPreviousSecret } from './migrations/202612061910_add_previous_secret
 import { addDeliveryDiagnostics } from './migrations/202612061920_add_delivery_diagnostics.ts';
 import { addRedeliveries } from './migrations/202612061930_add_redeliveries.ts';
 import { addWebhookHealth } from './migrations/202612061940_add_webhook_health.ts';
+import { addDeliveryRetention } from './migrations/202612062010_add_delivery_retention.ts';
 import { webhookKind } from './model.ts';
 import { webhookRules } from './rules.ts';
 import { webhookSecretKeys } from './secret-keys.ts';
@@ -32,6 +33,7 @@ export const webhookPlugin = definePlugin({
     addDeliveryDiagnostics,
     addRedeliveries,
     addWebhookHealth,
+    addDeliveryRetention,
   ],
   rules: (context) => webhookRules(context.config.webhooks.allowedHosts, context.kinds),
   routes: (context) =>
