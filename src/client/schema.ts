@@ -1338,6 +1338,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A watch (watch=true) resumed from a Last-Event-ID older than the events kept (code 28): list again, then watch from now */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
             500: {
                 headers: {
@@ -1846,6 +1855,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description A watch (watch=true) resumed from a Last-Event-ID older than the events kept (code 28): list again, then watch from now */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description Unexpected failure (code 9) or advisory lock failure (26); the reason never leaks internals */
             500: {
                 headers: {
@@ -2347,6 +2365,15 @@ export interface operations {
             };
             /** @description The token is valid but the account is not allowed (code 11, ACL) or the action is denied (4) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A watch (watch=true) resumed from a Last-Event-ID older than the events kept (code 28): list again, then watch from now */
+            410: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -10,7 +10,7 @@ const apiRoot = '/api/rh-trex';
 const apiBase = '/api/rh-trex/v1';
 const collection = `${apiBase}/dinosaurs`;
 const ksuid = /^[0-9A-Za-z]{27}$/;
-const catalogueCodes = [4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 21, 26, 27];
+const catalogueCodes = [4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17, 21, 26, 27, 28];
 
 async function create(species: string) {
   const response = await service.api(collection, { method: 'POST', body: { species } });

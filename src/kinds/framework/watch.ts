@@ -152,7 +152,8 @@ export class WatchStreams {
   private async unknownEvent(kind: KindDefinition, lastEventId: string): Promise<ApiError> {
     const made = ksuidTime(lastEventId);
     const oldest = made && (await oldestEventTime(this.db, kind.eventSource));
-    if (made && (!oldest || made < oldest)) {
+    // A KSUID holds the second it was made in: only a whole second before the oldest event is sure to be.
+    if (made && (!oldest || made.getTime() + 1000 <= oldest.getTime())) {
       return new ApiError(
         'Gone',
         `Last-Event-ID '${lastEventId}' is older than the events kept (--event-retention): list ${kind.plural} again, then watch from now`,
