@@ -1,3 +1,4 @@
+import { createMaintenanceLocks } from '../db/migrations/202612062020_create_maintenance_locks.ts';
 import type { NamedMigration } from '../db/migrator.ts';
 import { createEvents } from '../events/migrations/202611251400_create_events.ts';
 import { addEventAudit } from '../events/migrations/202611251700_add_event_audit.ts';
@@ -16,5 +17,6 @@ export const migrations: readonly NamedMigration[] = [
   addEventClaims,
   addEventTenant,
   addEventListIndexes,
+  createMaintenanceLocks,
   ...plugins.flatMap((plugin) => plugin.migrations),
 ].sort((a, b) => a.id.localeCompare(b.id));

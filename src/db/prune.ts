@@ -15,18 +15,19 @@ export interface Pruning {
 
 /**
  * Deletes old rows in small batches, on one replica at a time: each batch is a transaction that first
- * takes a transaction-level advisory lock named after the work (so it holds through a transaction
- * pooler) and deletes nothing when another replica has it. Goes on while batches come back full, within
- * the budget; returns how many rows it deleted.
+ * locks the work's row of `maintenance_locks` (skipping it when another replica holds it, and then
+ * deleting nothing). Goes on while batches come back full, within the budget; returns how many rows it
+ * deleted.
  */
 export async function prune(db: Db, pruning: Pruning): Promise<number> {
+  await sql`insert into maintenance_locks (name) values (${pruning.name}) on conflict do nothing`.execute(db);
   const started = Date.now();
   let deleted = 0;
   for (;;) {
     const batch = await db.transaction().execute(async (trx) => {
-      const { rows } = await sql<{ held: boolean }>`
-        select pg_try_advisory_xact_lock(hashtext(${`trex prune ${pruning.name}`})) as held`.execute(trx);
-      if (!rows[0]?.held) return undefined;
+      const { rows } = await sql`
+        select 1 from maintenance_locks where name = ${pruning.name} for update skip locked`.execute(trx);
+      if (rows.length === 0) return undefined;
       return (await pruning.batch(pruning.batchSize).execute(trx)).rows.length;
     });
     if (batch === undefined) return deleted; // another replica is at it

@@ -6,7 +6,7 @@ import { openDatabase } from '../../src/db/pool.ts';
 import { prune } from '../../src/db/prune.ts';
 import { createEmptyDatabase, type TestDatabase } from '../support/database.ts';
 
-// The pruning of old rows (db/prune.ts): small batches, one replica at a time.
+// The pruning of old rows (db/prune.ts): small batches, one replica at a time, and no lock left behind.
 let database: TestDatabase;
 let handle: ReturnType<typeof openDatabase>;
 beforeAll(async () => {
@@ -16,6 +16,7 @@ beforeAll(async () => {
     pino({ level: 'silent' }),
   );
   await database.query('create table old_rows (id int primary key)');
+  await database.query('create table maintenance_locks (name text primary key)'); // as its migration
 });
 afterAll(async () => {
   await handle?.close();
@@ -47,13 +48,15 @@ describe('prune', () => {
     const other = new pg.Client(database.url);
     await other.connect();
     try {
-      // Another replica, mid-batch: it holds the work's lock for its transaction.
+      // Another replica, mid-batch: it holds the work's row for its transaction.
       await other.query('begin');
-      await other.query("select pg_advisory_xact_lock(hashtext('trex prune rows'))");
+      await other.query("select 1 from maintenance_locks where name = 'rows' for update");
       expect(await prune(handle.db, pruning('rows'))).toBe(0);
       expect(await database.query('select 1 from old_rows')).toHaveLength(10);
       expect(await prune(handle.db, pruning('other rows'))).toBe(10);
       await other.query('commit');
+      // No advisory lock, and no row lock once done.
+      expect(await database.query("select 1 from pg_locks where locktype = 'advisory'")).toEqual([]);
     } finally {
       await other.end();
     }
