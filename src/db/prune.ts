@@ -32,6 +32,6 @@ export async function prune(db: Db, pruning: Pruning): Promise<number> {
     });
     if (batch === undefined) return deleted; // another replica is at it
     deleted += batch;
-    if (batch < pruning.batchSize || Date.now() - started > pruning.budgetMs) return deleted;
+    if (batch < pruning.batchSize || Date.now() - started >= pruning.budgetMs) return deleted;
   }
 }
