@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import KSUID from 'ksuid';
 import { describe, expect, it } from 'vitest';
+import { createDinosaurWebhook } from '../support/factories/webhooks.ts';
 import { receiverForFile } from '../support/receiver.ts';
 import { serviceForFile } from '../support/service.ts';
 import { openSse } from '../support/sse.ts';
@@ -82,18 +83,7 @@ describe('retention', () => {
 
   it('deletes old finished deliveries, never a pending one, and keeps the events they name until then', async () => {
     const tag = `w${randomBytes(4).toString('hex')}`;
-    const hook = await service.api(`${apiBase}/webhooks`, {
-      method: 'POST',
-      body: {
-        name: tag,
-        url: `${receiver.url}/${tag}`,
-        sources: 'Dinosaurs',
-        search: `species like '${tag}%'`,
-        secret: 'a secret',
-        enabled: true,
-      },
-    });
-    expect(hook.status, hook.text).toBe(201);
+    await createDinosaurWebhook(service, `${receiver.url}/${tag}`, tag);
     const delivered = await handledEvent(`${tag} delivered`);
     const pending = await handledEvent(`${tag} pending`);
     const deliveryOf = async (eventId: string) => {

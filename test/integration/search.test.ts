@@ -526,23 +526,38 @@ describe('injection attempts', () => {
   });
 });
 
+type Captured = { sql: string; parameters: readonly unknown[] }[];
+
+// 10,000 dinosaurs (bulk_1 ... bulk_10000, analyzed) for the length of `run`, and a Kysely on their
+// database that records every statement it sends.
+async function withBulkDinosaurs(
+  run: (db: Kysely<Database>, captured: Captured) => Promise<void>,
+): Promise<void> {
+  await service.database.query(
+    `insert into dinosaurs (id, species, created_at, updated_at)
+     select 'bulk-' || lpad(n::text, 5, '0'), 'bulk_' || n, now() - n * interval '1 second', now()
+     from generate_series(1, 10000) as n`,
+  );
+  const pool = new pg.Pool({ connectionString: service.database.url, max: 1 });
+  const captured: Captured = [];
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: (event) => {
+      if (event.level === 'query') captured.push(event.query);
+    },
+  });
+  try {
+    await service.database.query('analyze dinosaurs');
+    await run(db, captured);
+  } finally {
+    await db.destroy();
+    await service.database.query("delete from dinosaurs where id like 'bulk-%'");
+  }
+}
+
 describe('a search on species uses the species index', () => {
-  it('plans the list query of the DAO with an index scan on 10,000 rows, not a sequential scan', async () => {
-    await service.database.query(
-      `insert into dinosaurs (id, species, created_at, updated_at)
-       select 'bulk-' || lpad(n::text, 5, '0'), 'bulk_' || n, now() - n * interval '1 second', now()
-       from generate_series(1, 10000) as n`,
-    );
-    const pool = new pg.Pool({ connectionString: service.database.url, max: 1 });
-    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
-    const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool }),
-      log: (event) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
-    try {
-      await service.database.query('analyze dinosaurs');
+  it('plans the list query of the DAO with an index scan on 10,000 rows, not a sequential scan', () =>
+    withBulkDinosaurs(async (db, captured) => {
       const where = compileSearch(parseSearch("species = 'x'"), kindListable(dinosaurKind).searchable).where;
       const result = await new KindDao(dinosaurKind).list(db, { where, orderBy: [], offset: 0, limit: 100 });
       expect(result).toEqual({ rows: [], total: 0, estimated: false });
@@ -562,42 +577,24 @@ describe('a search on species uses the species index', () => {
           text,
         ).toBe(true);
       }
-    } finally {
-      await db.destroy();
-      await service.database.query("delete from dinosaurs where id like 'bulk-%'");
-    }
-  });
+    }));
 
-  it("serves a prefix like through the species' prefix index, where PostgreSQL would scan without it", async () => {
-    await service.database.query(
-      `insert into dinosaurs (id, species, created_at, updated_at)
-       select 'bulk-' || lpad(n::text, 5, '0'), 'bulk_' || n, now() - n * interval '1 second', now()
-       from generate_series(1, 10000) as n`,
-    );
-    const pool = new pg.Pool({ connectionString: service.database.url, max: 1 });
-    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
-    const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool }),
-      log: (event) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
-    const searchable = kindListable(dinosaurKind).searchable;
-    const plansOf = async (searchableFields: typeof searchable) => {
-      captured.length = 0;
-      const { where } = compileSearch(parseSearch("species like 'bulk_42%'"), searchableFields);
-      const result = await new KindDao(dinosaurKind).list(db, {
-        where,
-        orderBy: [],
-        offset: 0,
-        limit: 100,
-        count: { mode: 'capped', limit: 10_000 },
-      });
-      expect(result.total).toBe(111); // bulk_42, bulk_420 ... bulk_429, bulk_4200 ... bulk_4299
-      return await Promise.all(captured.map((statement) => planOf(service.database, statement)));
-    };
-    try {
-      await service.database.query('analyze dinosaurs');
+  it("serves a prefix like through the species' prefix index, where PostgreSQL would scan without it", () =>
+    withBulkDinosaurs(async (db, captured) => {
+      const searchable = kindListable(dinosaurKind).searchable;
+      const plansOf = async (searchableFields: typeof searchable) => {
+        captured.length = 0;
+        const { where } = compileSearch(parseSearch("species like 'bulk_42%'"), searchableFields);
+        const result = await new KindDao(dinosaurKind).list(db, {
+          where,
+          orderBy: [],
+          offset: 0,
+          limit: 100,
+          count: { mode: 'capped', limit: 10_000 },
+        });
+        expect(result.total).toBe(111); // bulk_42, bulk_420 ... bulk_429, bulk_4200 ... bulk_4299
+        return await Promise.all(captured.map((statement) => planOf(service.database, statement)));
+      };
       const seqScan = (nodes: readonly PlanNode[]) =>
         nodes.some((node) => node['Node Type'] === 'Seq Scan' && node['Relation Name'] === 'dinosaurs');
       // With the prefix condition: the count and the page each read the prefix index, no scan; also in
@@ -623,28 +620,10 @@ describe('a search on species uses the species index', () => {
       };
       const [count] = await plansOf(plain);
       expect(count && seqScan(count.nodes), count?.text).toBe(true);
-    } finally {
-      await db.destroy();
-      await service.database.query("delete from dinosaurs where id like 'bulk-%'");
-    }
-  });
+    }));
 
-  it('serves orderBy=species, and the pages after a cursor, through the order index', async () => {
-    await service.database.query(
-      `insert into dinosaurs (id, species, created_at, updated_at)
-       select 'bulk-' || lpad(n::text, 5, '0'), 'bulk_' || n, now() - n * interval '1 second', now()
-       from generate_series(1, 10000) as n`,
-    );
-    const pool = new pg.Pool({ connectionString: service.database.url, max: 1 });
-    const captured: { sql: string; parameters: readonly unknown[] }[] = [];
-    const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool }),
-      log: (event) => {
-        if (event.level === 'query') captured.push(event.query);
-      },
-    });
-    try {
-      await service.database.query('analyze dinosaurs');
+  it('serves orderBy=species, and the pages after a cursor, through the order index', () =>
+    withBulkDinosaurs(async (db, captured) => {
       const orderBy = parseOrderBy('species', kindListable(dinosaurKind).searchable);
       const dao = new KindDao(dinosaurKind);
       const first = await dao.list(db, { where: undefined, orderBy, offset: 0, limit: 100 });
@@ -667,11 +646,7 @@ describe('a search on species uses the species index', () => {
           text,
         ).toBe(true);
       }
-    } finally {
-      await db.destroy();
-      await service.database.query("delete from dinosaurs where id like 'bulk-%'");
-    }
-  });
+    }));
 
   it('uses the index for the equivalent hand-written SQL too', async () => {
     await service.database.query(

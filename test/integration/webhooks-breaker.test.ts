@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDinosaurWebhook } from '../support/factories/webhooks.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
 import { serviceForFile } from '../support/service.ts';
 
@@ -29,21 +30,8 @@ const service = serviceForFile({
   webhookProbeInterval: `${probeIntervalMs}ms`,
 });
 
-async function createWebhook(path: string, tag: string): Promise<Json> {
-  const response = await service.api(`${apiBase}/webhooks`, {
-    method: 'POST',
-    body: {
-      name: `hook ${tag}`,
-      url: `${receiver.url}${path}`,
-      sources: 'Dinosaurs',
-      search: `species like '${tag}%'`,
-      secret: 'a secret',
-      enabled: true,
-    },
-  });
-  expect(response.status, response.text).toBe(201);
-  return response.body;
-}
+const createWebhook = (path: string, tag: string): Promise<Json> =>
+  createDinosaurWebhook(service, `${receiver.url}${path}`, tag);
 
 async function createDinosaurs(tag: string, count: number): Promise<string[]> {
   const ids: string[] = [];

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDinosaurWebhook } from '../support/factories/webhooks.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
 import { serviceForFile } from '../support/service.ts';
 
@@ -23,21 +24,8 @@ afterAll(async () => {
 // webhooks may target are set.
 const service = serviceForFile({ webhookAllowedHosts: '127.0.0.1' });
 
-async function createWebhook(path: string, tag: string): Promise<Json> {
-  const response = await service.api(`${apiBase}/webhooks`, {
-    method: 'POST',
-    body: {
-      name: `hook ${path}`,
-      url: `${receiver.url}${path}`,
-      sources: 'Dinosaurs',
-      search: `species like '${tag}%'`,
-      secret: 'a secret',
-      enabled: true,
-    },
-  });
-  expect(response.status, response.text).toBe(201);
-  return response.body;
-}
+const createWebhook = (path: string, tag: string): Promise<Json> =>
+  createDinosaurWebhook(service, `${receiver.url}${path}`, tag, { name: `hook ${path}` });
 
 describe('webhook isolation', () => {
   it('ten hung receivers delay no delivery to a healthy one: each arrives within 2 s of its event', async () => {

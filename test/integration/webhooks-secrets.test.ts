@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { secretKeys } from '../../src/kinds/webhooks/secret-keys.ts';
 import { cleanEnvironment, runTrex } from '../support/cli.ts';
+import { createDinosaurWebhook } from '../support/factories/webhooks.ts';
 import { fileForFile } from '../support/for-file.ts';
 import { type ReceivedRequest, receiverForFile } from '../support/receiver.ts';
 import { serviceForFile } from '../support/service.ts';
@@ -26,19 +27,8 @@ async function createWebhook(
   fields: Record<string, unknown>,
 ): Promise<{ id: string; path: string; tag: string }> {
   const tag = `k${randomBytes(4).toString('hex')}`;
-  const created = await service.api(`${apiBase}/webhooks`, {
-    method: 'POST',
-    body: {
-      name: tag,
-      url: `${receiver.url}/${tag}`,
-      sources: 'Dinosaurs',
-      search: `species like '${tag}%'`,
-      enabled: true,
-      ...fields,
-    },
-  });
-  expect(created.status, created.text).toBe(201);
-  return { id: created.body.id, path: `/${tag}`, tag };
+  const created = await createDinosaurWebhook(service, `${receiver.url}/${tag}`, tag, fields);
+  return { id: created.id, path: `/${tag}`, tag };
 }
 
 async function stored(id: string): Promise<{ secret: string; previous_secret: string | null }> {
