@@ -134,7 +134,9 @@ function literalPrefix(pattern: string, limit: number): string | undefined {
 // character one higher. Undefined when no such text exists (the prefix ends in U+10FFFF).
 function after(prefix: string): string | undefined {
   const characters = [...prefix];
-  const last = characters.pop()?.codePointAt(0) ?? 0x10ffff;
+  const code = characters.pop()?.codePointAt(0) ?? 0x10ffff;
+  // A lone surrogate reaches PostgreSQL as U+FFFD, in the pattern as in the values.
+  const last = code >= 0xd800 && code <= 0xdfff ? 0xfffd : code;
   if (last === 0x10ffff) return undefined;
   const next = last + 1 === 0xd800 ? 0xe000 : last + 1; // surrogates are no characters
   return `${characters.join('')}${String.fromCodePoint(next)}`;

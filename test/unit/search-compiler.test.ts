@@ -111,6 +111,14 @@ describe('compileSearch: SQL for each operator', () => {
     });
   });
 
+  it('bounds a prefix ending in a lone surrogate as PostgreSQL stores it, U+FFFD', () => {
+    expect(compiled("species like 'a\u{DC00}%'", indexedDinosaurs).parameters).toEqual([
+      'a\u{DC00}',
+      'a\u{FFFE}',
+      'a\u{DC00}%',
+    ]);
+  });
+
   it('bounds a prefix ending in the last character from below only', () => {
     expect(compiled("species like 'a\u{10FFFF}%'", indexedDinosaurs)).toEqual({
       sql: `${selectDinosaurs}(left("dinosaurs"."species", 200) ~>=~ $1 and "dinosaurs"."species" like $2)`,
