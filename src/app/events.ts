@@ -72,8 +72,10 @@ export function createEventsSide({
     database.db,
     listener,
     { heartbeatMs: config.events.watchHeartbeatMs, pollMs: 1000 },
+    metrics,
     logger,
   );
+  metrics.watchStreams(() => watch.size);
   return {
     start: () => {
       manager.start();

@@ -5,6 +5,7 @@ import type { LockObserver } from '../db/advisory-lock.ts';
 import type { ControllerObserver } from '../events/controller-manager.ts';
 import type { EventRecord } from '../events/controllers.ts';
 import type { RequestObserver } from '../http/api-server.ts';
+import type { WatchObserver } from '../kinds/framework/watch-hub.ts';
 import type { OutboundObserver } from '../outbound/http-client.ts';
 
 // Fine enough for millisecond latencies, wide enough for slow requests.
@@ -13,7 +14,13 @@ const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 // The process's metrics: one registry (never prom-client's global one, so tests can run several services
 // at once) and the observers the platform modules report to. Plugins register their own metrics on it.
 export class Metrics
-  implements LockObserver, ControllerObserver, KeyStoreObserver, OutboundObserver, RequestObserver
+  implements
+    LockObserver,
+    ControllerObserver,
+    KeyStoreObserver,
+    OutboundObserver,
+    RequestObserver,
+    WatchObserver
 {
   readonly registry = new Registry();
   private readonly requestCount = new Counter({
@@ -56,6 +63,12 @@ export class Metrics
     registers: [this.registry],
   });
 
+  private readonly watchReads = new Counter({
+    name: 'watch_read_count',
+    help: 'Reads of the events table for watch streams, by source: shared by every live stream of a Kind, or one stream catching up',
+    labelNames: ['source', 'reader'] as const,
+    registers: [this.registry],
+  });
   private readonly eventsHandled = new Counter({
     name: 'controller_events_handled',
     help: 'Events whose handlers all succeeded, by source and event type',
@@ -116,6 +129,22 @@ export class Metrics
 
   eventFailed(event: EventRecord): void {
     this.eventsFailed.inc({ source: event.source, event_type: event.eventType });
+  }
+
+  watchRead(source: string, reader: 'shared' | 'catch-up'): void {
+    this.watchReads.inc({ source, reader });
+  }
+
+  // The watch streams open now, counted on scrape.
+  watchStreams(count: () => number): void {
+    new Gauge({
+      name: 'watch_streams_open',
+      help: 'Watch streams open in this process',
+      registers: [this.registry],
+      collect() {
+        this.set(count());
+      },
+    });
   }
 
   // The age of the oldest event still waiting for its controllers, read from the database on scrape.

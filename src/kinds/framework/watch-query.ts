@@ -5,16 +5,23 @@ import type { EventType } from '../../events/event-store.ts';
 /**
  * A position in the stream of one source's events: events are totally ordered by (txid, seq), and only
  * events of transactions older than every transaction still running in this database are read, so
- * nothing can later appear before a position already passed. `before` (a pg_snapshot) hides events that
- * were already visible when a new watch opened: a new watch starts at the present.
+ * nothing can later appear before a position already passed.
  */
 export interface StreamPosition {
-  /** The transaction id (xid8) of the last event passed, as text. */
-  readonly txid: string;
-  /** The `seq` of the last event passed (a bigint, as text). */
-  readonly seq: string;
-  /** A pg_snapshot, as text, whose visible events are skipped; only a watch begun at the present has one. */
-  readonly before?: string;
+  /** The transaction id (xid8) of the last event passed. */
+  readonly txid: bigint;
+  /** The `seq` of the last event passed. */
+  readonly seq: bigint;
+}
+
+/**
+ * What a pg_snapshot saw: a new watch skips the events its opening snapshot could already see, so it
+ * starts at the present even though it reads from the oldest transaction then running.
+ */
+export interface Snapshot {
+  readonly xmin: bigint;
+  readonly xmax: bigint;
+  readonly running: ReadonlySet<bigint>;
 }
 
 /** One event of a watched stream, with the resource as its change left it. */
@@ -25,21 +32,43 @@ export interface StreamEvent {
   readonly eventType: EventType;
   /** This event's position: reading after it resumes with the next event. */
   readonly position: StreamPosition;
-  /** Whether the resource passes the watch's search. */
-  readonly matches: boolean;
+  /** The tenant the resource belongs to; null for a Kind that belongs to no tenant. */
+  readonly tenant: string | null;
   /** The resource's row as the change left it. */
   readonly row: Record<string, unknown>;
 }
 
-/** The position of the present: a watch starting there sees only events committed after it opened. */
-export async function presentPosition(db: Db): Promise<StreamPosition> {
-  const { rows } = await sql<{ txid: string; before: string }>`
-    select pg_snapshot_xmin(pg_current_snapshot())::text as txid, pg_current_snapshot()::text as before`.execute(
+/**
+ * A watch's search, compiled in its request's context: its condition on the resource (aliased as the
+ * Kind's table) and the joins of the relations it reads, kept to the caller's rows of them.
+ */
+export interface StreamFilter {
+  readonly where: RawBuilder<SqlBool>;
+  readonly relations: RawBuilder<unknown> | undefined;
+}
+
+/** Whether `a` comes after `b` in stream order. */
+export function isAfter(a: StreamPosition, b: StreamPosition): boolean {
+  return a.txid > b.txid || (a.txid === b.txid && a.seq > b.seq);
+}
+
+/** Whether a transaction's writes were visible in `snapshot`, as PostgreSQL's pg_visible_in_snapshot. */
+export function visibleIn(snapshot: Snapshot, txid: bigint): boolean {
+  return txid < snapshot.xmin || (txid < snapshot.xmax && !snapshot.running.has(txid));
+}
+
+/** The present: a watch starting here sees only the events committed after its snapshot was taken. */
+export async function presentPosition(db: Db): Promise<{ position: StreamPosition; snapshot: Snapshot }> {
+  const { rows } = await sql<{ snapshot: string }>`select pg_current_snapshot()::text as snapshot`.execute(
     db,
   );
-  const row = rows[0];
-  if (!row) throw new Error('no snapshot');
-  return { txid: row.txid, seq: '0', before: row.before };
+  const [xmin = '0', xmax = '0', running = ''] = (rows[0]?.snapshot ?? '').split(':');
+  const snapshot: Snapshot = {
+    xmin: BigInt(xmin),
+    xmax: BigInt(xmax),
+    running: new Set(running === '' ? [] : running.split(',').map(BigInt)),
+  };
+  return { position: { txid: snapshot.xmin, seq: 0n }, snapshot };
 }
 
 /** The position of the event with this id in this source's stream (and tenant); undefined when there is none. */
@@ -52,7 +81,8 @@ export async function positionOf(
   const { rows } = await sql<{ txid: string; seq: string }>`
     select txid::text as txid, seq::text as seq from events e
     where id = ${eventId} and source = ${source} ${tenant ? sql`and ${tenant}` : sql``}`.execute(db);
-  return rows[0];
+  const row = rows[0];
+  return row && { txid: BigInt(row.txid), seq: BigInt(row.seq) };
 }
 
 /** When the oldest event of `source` still kept was written; undefined when none is. */
@@ -62,34 +92,37 @@ export async function oldestEventTime(db: Db, source: string): Promise<Date | un
   return rows[0]?.oldest ?? undefined;
 }
 
+// The resource as an event's change left it (the event's `object`; for events written without one, the
+// current row), aliased as the Kind's table so that a compiled search applies to it.
+function resourceOf(table: string): RawBuilder<unknown> {
+  const resource = sql.table(table);
+  return sql`cross join lateral jsonb_populate_record(
+      null::${resource},
+      coalesce(e.object, (select to_jsonb(current_row) from ${resource} current_row where current_row.id = e.source_id))
+    ) as ${resource}`;
+}
+
 /**
  * Events after a position, in stream order, up to the stable bound: the oldest transaction still
  * running in this database (transactions of other databases on the server cannot write our events), or
- * the snapshot's xmax when none runs. Each comes with the resource as its change left it (the event's
- * `object`; for events written without one, the current row), aliased as the table so that a compiled
- * search applies to it. A search through relations comes with the joins it needs (`relations`), which
- * join the related rows as they are now. At most `limit` events.
+ * the snapshot's xmax when none runs. Each comes with the resource as its change left it. `tenant` (on
+ * `e`, the event) keeps the read to one tenant's events. At most `limit` events.
  */
 export async function eventsAfter(
   db: Db,
   source: string,
   table: string,
   after: StreamPosition,
-  search: { readonly where: RawBuilder<SqlBool>; readonly relations: RawBuilder<unknown> } | undefined,
-  tenant: RawBuilder<SqlBool> | undefined, // on `e`, the event: only the caller's tenant's events
+  tenant: RawBuilder<SqlBool> | undefined,
   limit: number,
 ): Promise<StreamEvent[]> {
-  const hidden = after.before
-    ? sql`and not pg_visible_in_snapshot(e.txid, ${after.before}::pg_snapshot)`
-    : sql``;
-  const resource = sql.table(table);
   const { rows } = await sql<
     {
       event_id: string;
       event_type: EventType;
       event_txid: string;
       event_seq: string;
-      matches: boolean;
+      event_tenant: string | null;
     } & Record<string, unknown>
   >`
     with snapshot as (select pg_current_snapshot() as s),
@@ -105,24 +138,42 @@ export async function eventsAfter(
       ) as txid
     )
     select e.id as event_id, e.event_type, e.txid::text as event_txid, e.seq::text as event_seq,
-      ${search?.where ?? sql<SqlBool>`true`} as matches, ${resource}.*
-    from bound, events e
-      cross join lateral jsonb_populate_record(
-        null::${resource},
-        coalesce(e.object, (select to_jsonb(current_row) from ${resource} current_row where current_row.id = e.source_id))
-      ) as ${resource}
-      ${search?.relations ?? sql``}
+      e.tenant_id as event_tenant, ${sql.table(table)}.*
+    from bound, events e ${resourceOf(table)}
     where e.source = ${source} ${tenant ? sql`and ${tenant}` : sql``}
-      and (e.txid, e.seq) > (${after.txid}::xid8, ${after.seq}::bigint)
+      and (e.txid, e.seq) > (${String(after.txid)}::xid8, ${String(after.seq)}::bigint)
       and e.txid < bound.txid
-      ${hidden}
     order by e.txid, e.seq
     limit ${limit}`.execute(db);
-  return rows.map(({ event_id, event_type, event_txid, event_seq, matches, ...row }) => ({
+  return rows.map(({ event_id, event_type, event_txid, event_seq, event_tenant, ...row }) => ({
     id: event_id,
     eventType: event_type,
-    position: { txid: event_txid, seq: event_seq, before: after.before },
-    matches,
+    position: { txid: BigInt(event_txid), seq: BigInt(event_seq) },
+    tenant: event_tenant,
     row,
   }));
+}
+
+/**
+ * Which events pass which filters: for each event id, one boolean per filter, in `filters`' order (a
+ * null condition does not pass). One statement for all: a filter's relations are joined in a subquery
+ * of its own, where they are one row at most (every relation is many-to-one).
+ */
+export async function filterMatches(
+  db: Db,
+  source: string,
+  table: string,
+  eventIds: readonly string[],
+  filters: readonly StreamFilter[],
+): Promise<Map<string, boolean[]>> {
+  const conditions = filters.map(({ where, relations }) =>
+    relations
+      ? sql`coalesce((select ${where} from (values (1)) as one_row(x) ${relations}), false)`
+      : sql`coalesce(${where}, false)`,
+  );
+  const { rows } = await sql<{ id: string; matches: boolean[] }>`
+    select e.id, array[${sql.join(conditions)}]::bool[] as matches
+    from events e ${resourceOf(table)}
+    where e.source = ${source} and e.id = any(${eventIds}::text[])`.execute(db);
+  return new Map(rows.map((row) => [row.id, row.matches]));
 }

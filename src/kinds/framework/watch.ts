@@ -4,24 +4,16 @@ import type { Logger } from 'pino';
 import { operationIdHeader } from '../../context/operation-id.ts';
 import type { Db } from '../../db/database.ts';
 import { ApiError, badRequest } from '../../errors/catalogue.ts';
-import type { EventType } from '../../events/event-store.ts';
 import type { Listener } from '../../events/listener.ts';
-import { apiBase } from '../../service-name.ts';
 import { ksuidTime } from '../../values/ksuid.ts';
 import { requireRelationAccess } from './caller-access.ts';
-import type { KindDefinition, KindRow } from './kind.ts';
+import type { KindDefinition } from './kind.ts';
 import { parseListQuery } from './list-params.ts';
 import { kindListable } from './listable.ts';
-import { createPresenter } from './presenter.ts';
 import { relationJoins } from './relations.ts';
-import { tenantCondition } from './tenancy.ts';
-import {
-  eventsAfter,
-  oldestEventTime,
-  positionOf,
-  presentPosition,
-  type StreamPosition,
-} from './watch-query.ts';
+import { keptTenant, tenantCondition } from './tenancy.ts';
+import { WatchHub, type WatchObserver } from './watch-hub.ts';
+import { oldestEventTime, positionOf, presentPosition } from './watch-query.ts';
 
 /** How often a watch stream shows it is alive, and reads when nothing wakes it. */
 export interface WatchSettings {
@@ -31,28 +23,29 @@ export interface WatchSettings {
   readonly pollMs: number;
 }
 
-const changeTypes: Readonly<Record<EventType, string>> = {
-  Create: 'ADDED',
-  Update: 'MODIFIED',
-  Delete: 'DELETED',
-};
-const batchSize = 100;
-
 /**
  * `GET /<kind>?watch=true` (docs/events.md#watching-a-collection): server-sent events read from the events
- * table. Each stream reads at most one batch at a time and waits for the client to take it before reading
- * more, so a slow client holds one batch of memory, never more.
+ * table by one reader for the whole process (WatchHub), whatever the number of streams.
  */
 export class WatchStreams {
   private readonly open = new Set<ServerResponse>();
+  private readonly hub: WatchHub;
 
-  /** `listener`'s notifications wake the streams to read; `logger` gets the failed reads, which retry. */
+  /** `listener`'s notifications wake the reader; `logger` gets the failed reads, which retry. */
   constructor(
     private readonly db: Db,
-    private readonly listener: Listener,
+    listener: Listener,
     private readonly settings: WatchSettings,
-    private readonly logger: Logger,
-  ) {}
+    observer: WatchObserver,
+    logger: Logger,
+  ) {
+    this.hub = new WatchHub(db, listener, settings, observer, logger);
+  }
+
+  /** Streams open now. */
+  get size(): number {
+    return this.open.size;
+  }
 
   /**
    * The WatchHandler: streams the Kind's changes matching the list's `search`, after `Last-Event-ID` when
@@ -67,17 +60,19 @@ export class WatchStreams {
     requireRelationAccess(kind, joins);
     // Decided now, in the request's context: the caller's tenant keeps the stream to its own events, and
     // the related rows a search reads to its own rows.
-    const tenant = tenantCondition(kind, 'e');
-    const search = where && { where, relations: relationJoins(kind, joins, kind.plural, tenantCondition) };
+    const tenant = keptTenant(kind);
+    const filter = where && {
+      where,
+      relations: joins.length > 0 ? relationJoins(kind, joins, kind.plural, tenantCondition) : undefined,
+    };
     const lastEventId = request.headers['last-event-id'];
-    let position: StreamPosition;
-    if (typeof lastEventId === 'string' && lastEventId !== '') {
-      const known = await positionOf(this.db, kind.eventSource, lastEventId, tenant);
-      if (!known) throw await this.unknownEvent(kind, lastEventId);
-      position = known;
-    } else {
-      position = await presentPosition(this.db);
-    }
+    const resumed =
+      typeof lastEventId === 'string' && lastEventId !== ''
+        ? await positionOf(this.db, kind.eventSource, lastEventId, tenantCondition(kind, 'e'))
+        : undefined;
+    if (typeof lastEventId === 'string' && lastEventId !== '' && !resumed)
+      throw await this.unknownEvent(kind, lastEventId);
+    const start = resumed ? { position: resumed, snapshot: undefined } : await presentPosition(this.db);
 
     const raw = reply.hijack().raw;
     raw.writeHead(200, {
@@ -89,57 +84,16 @@ export class WatchStreams {
     });
     raw.write(': watching\n\n');
     this.open.add(raw);
-
-    const present = createPresenter(apiBase, kind);
-    let closed = false;
-    let wanted = true; // a read is due
-    let wake: (() => void) | undefined;
-    const nudge = (): void => {
-      wanted = true;
-      wake?.();
-    };
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), this.settings.heartbeatMs);
-    const poll = setInterval(nudge, this.settings.pollMs);
-    this.listener.on('notification', nudge);
-    raw.on('close', () => {
-      closed = true;
-      clearInterval(heartbeat);
-      clearInterval(poll);
-      this.listener.off('notification', nudge);
-      this.open.delete(raw);
-      wake?.();
-    });
-
-    while (!closed) {
-      if (!wanted) await new Promise<void>((resolve) => (wake = resolve));
-      wanted = false;
-      try {
-        const events = await eventsAfter(
-          this.db,
-          kind.eventSource,
-          kind.plural,
-          position,
-          search,
-          tenant,
-          batchSize,
-        );
-        for (const event of events) {
-          position = event.position;
-          if (!event.matches) continue;
-          const data = JSON.stringify({
-            type: changeTypes[event.eventType],
-            object: present(event.row as KindRow),
-          });
-          const room = raw.write(
-            `id: ${event.id}\nevent: ${changeTypes[event.eventType]}\ndata: ${data}\n\n`,
-          );
-          if (!room && !closed) await drainedOrClosed(raw);
-        }
-        if (events.length === batchSize) wanted = true; // more are waiting
-      } catch (error) {
-        this.logger.warn({ err: error, operation_id: request.id }, 'watch stream read failed; retrying');
-      }
-    }
+    const closed = new Promise<void>((resolve) =>
+      raw.on('close', () => {
+        clearInterval(heartbeat);
+        this.open.delete(raw);
+        resolve();
+      }),
+    );
+    this.hub.add({ kind, ...start, tenant, filter, raw }, !resumed);
+    await closed;
   };
 
   /** Ends every open stream, so a graceful shutdown does not wait for watchers to leave. */
@@ -161,17 +115,4 @@ export class WatchStreams {
     }
     return badRequest(`Last-Event-ID '${lastEventId}' is not an event of ${kind.plural}`);
   }
-}
-
-// Resolves when the client has taken what was written, or has gone; leaves no listener behind.
-function drainedOrClosed(raw: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      raw.off('drain', done);
-      raw.off('close', done);
-      resolve();
-    };
-    raw.on('drain', done);
-    raw.on('close', done);
-  });
 }
