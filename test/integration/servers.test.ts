@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { parseMetrics, type Sample, select, total } from '../support/prometheus.ts';
 import { serviceForFile } from '../support/service.ts';
 
 const service = serviceForFile();
@@ -38,45 +39,11 @@ async function health(method: string, path: string) {
   };
 }
 
-interface Sample {
-  readonly name: string;
-  readonly labels: Record<string, string>;
-  readonly value: number;
-}
-
-// The samples of a Prometheus text exposition.
-function parseMetrics(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const label of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[label[1] as string] = (label[2] as string).replace(/\\(.)/g, '$1');
-    }
-    const raw = match[3] as string;
-    samples.push({ name: match[1] as string, labels, value: raw === '+Inf' ? Infinity : Number(raw) });
-  }
-  return samples;
-}
-
 async function scrape(): Promise<{ text: string; samples: Sample[]; contentType: string | null }> {
   const response = await fetch(`${service.metricsUrl}/metrics`);
   expect(response.status).toBe(200);
   const text = await response.text();
   return { text, samples: parseMetrics(text), contentType: response.headers.get('content-type') };
-}
-
-function select(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
-  return samples.filter(
-    (sample) =>
-      sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
-  );
-}
-
-function total(samples: Sample[], name: string, labels: Record<string, string> = {}): number {
-  return select(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0);
 }
 
 describe('health server', () => {

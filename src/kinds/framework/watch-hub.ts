@@ -311,8 +311,8 @@ class KindFeed {
   }
 }
 
-// The distinct searches, in groups one statement can evaluate.
-function chunks<T extends [string, { parameters: number }]>(filters: readonly T[]): T[][] {
+/** The distinct searches, in groups one statement can evaluate (at most 500, with at most 30,000 parameters). */
+export function chunks<T extends [string, { parameters: number }]>(filters: readonly T[]): T[][] {
   const groups: T[][] = [];
   let current: T[] = [];
   let parameters = 0;
