@@ -65,7 +65,7 @@ export class Metrics
 
   private readonly watchReads = new Counter({
     name: 'watch_read_count',
-    help: 'Reads of the events table for watch streams, by source: shared by every live stream of a Kind, or one stream catching up',
+    help: "Statements the watch streams send, by source and reader: shared (a read for every live stream of a Kind), catch-up (a read for one stream behind), searches (the streams' searches over the events read)",
     labelNames: ['source', 'reader'] as const,
     registers: [this.registry],
   });
@@ -131,7 +131,7 @@ export class Metrics
     this.eventsFailed.inc({ source: event.source, event_type: event.eventType });
   }
 
-  watchRead(source: string, reader: 'shared' | 'catch-up'): void {
+  watchRead(source: string, reader: 'shared' | 'catch-up' | 'searches'): void {
     this.watchReads.inc({ source, reader });
   }
 

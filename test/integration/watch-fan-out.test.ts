@@ -48,10 +48,13 @@ afterAll(() => {
   for (const stream of streams) stream.close();
 });
 
-async function scrapeReads(): Promise<{ reads: number; open: number }> {
+async function scrapeReads(): Promise<{ reads: number; searches: number; open: number }> {
   const samples = parseMetrics(await (await fetch(`${service.metricsUrl}/metrics`)).text());
+  const count = (reader: string): number =>
+    total(samples, 'watch_read_count', { source: 'Dinosaurs', reader });
   return {
-    reads: total(samples, 'watch_read_count', { source: 'Dinosaurs' }),
+    reads: count('shared') + count('catch-up'),
+    searches: count('searches'),
     open: total(samples, 'watch_streams_open'),
   };
 }
@@ -144,12 +147,15 @@ describe('200 watch streams on one process, each with a search', () => {
       ).toEqual(expected.map((event) => [event.id, types[event.event_type]]));
     }
 
-    // Each wake (a notification per write, or the poll each second) reads once for all 200 streams, where
-    // a read per stream and wake would have made over 200 × 225.
+    // Each wake (a notification per write, or the poll each second) makes one read for all 200 streams,
+    // and, when it read events, one statement for their 120 distinct searches; a read per stream and wake
+    // would have made over 200 × 225.
     const after = await scrapeReads();
     const seconds = Math.ceil((Date.now() - started) / 1000);
     expect(writes).toBe(225);
     expect(after.reads - before.reads).toBeGreaterThan(0);
     expect(after.reads - before.reads).toBeLessThanOrEqual(writes + seconds + 5);
+    expect(after.searches - before.searches).toBeGreaterThan(0);
+    expect(after.searches - before.searches).toBeLessThanOrEqual(after.reads - before.reads);
   }, 120_000);
 });

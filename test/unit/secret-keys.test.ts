@@ -69,7 +69,7 @@ describe('webhook secret keys', () => {
     const file = join(dir, 'bad');
     writeFileSync(file, 'c2hvcnQ=\n');
     expect(() => readSecretKeys(file)).toThrow(
-      '--webhook-secret-key-file ' + file + ': key 1 is not 32 bytes in base64',
+      `--webhook-secret-key-file ${file}: key 1 is not 32 bytes in base64`,
     );
     writeFileSync(file, '# nothing\n\n');
     expect(() => readSecretKeys(file)).toThrow('the file holds no key');

@@ -24,9 +24,12 @@ export interface WatchHubSettings {
   readonly pollMs: number;
 }
 
-/** Counts the hub's reads of the events table: `shared` for live streams, `catch-up` for one behind. */
+/**
+ * Counts the statements the hub sends: `shared`, a read for a Kind's live streams; `catch-up`, a read for
+ * one stream behind; `searches`, an evaluation of streams' searches over the events read.
+ */
 export interface WatchObserver {
-  watchRead(source: string, reader: 'shared' | 'catch-up'): void;
+  watchRead(source: string, reader: 'shared' | 'catch-up' | 'searches'): void;
 }
 
 /** One open watch stream, as the hub feeds it. */
@@ -301,6 +304,7 @@ class KindFeed {
           ids,
           chunk.map(([, { filter }]) => filter),
         );
+        this.observer.watchRead(this.kind.eventSource, 'searches');
         chunk.forEach(([key], index) => {
           passed.set(key, new Map([...rows].map(([id, each]) => [id, each[index] === true])));
         });
