@@ -3,7 +3,7 @@
 // to graphile-worker draining the same backlog; then reads without and with tenancy; figures as ratios
 // to those baselines (docs/performance.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -13,6 +13,7 @@ import { backlogProbe, measureDrain } from './backlog.ts';
 import { openBenchDatabase, seed, seededId, seededRows } from './database.ts';
 import { measureEventLatency } from './event-latency.ts';
 import { measureInTurns } from './load.ts';
+import { machine } from './machine.ts';
 import { measurePipeline } from './pipeline.ts';
 import { freePort, type ServerProcess, startServer } from './processes.ts';
 import { printReport, type Report } from './report.ts';
@@ -51,7 +52,7 @@ try {
   const tenancy = picked('tenancy') ? await measureTenancy(database, scratch, seconds) : undefined;
 
   const report: Report = {
-    machine: machineDescription(),
+    machine: machine(),
     seconds,
     workloads: rows,
     ...httpFigures,
@@ -162,8 +163,4 @@ async function rawQueryRate(): Promise<number> {
   await Promise.all(Array.from({ length: 16 }, worker));
   await pool.end();
   return Math.round(queries / seconds);
-}
-
-function machineDescription(): string {
-  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }

@@ -13,10 +13,21 @@ export interface PacedCreates {
   readonly maxSendLagMs: number; // how far behind its due time the latest send went
 }
 
+/** What the creates are: their species, and who hears of each one made (its id, when it was sent). */
+export interface CreateOptions {
+  readonly species?: (n: number) => string;
+  readonly onCreated?: (id: string, sentAt: number) => void;
+}
+
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 let paced = 0;
 
-export async function paceCreates(target: Target, perSecond: number, seconds: number): Promise<PacedCreates> {
+export async function paceCreates(
+  target: Target,
+  perSecond: number,
+  seconds: number,
+  options: CreateOptions = {},
+): Promise<PacedCreates> {
   const total = Math.round(perSecond * seconds);
   const started = performance.now();
   const answers: Promise<boolean>[] = [];
@@ -28,7 +39,7 @@ export async function paceCreates(target: Target, perSecond: number, seconds: nu
     while (answers.length < total && started + (answers.length * 1000) / perSecond <= now) {
       maxSendLagMs = Math.max(maxSendLagMs, now - (started + (answers.length * 1000) / perSecond));
       answers.push(
-        createOne(target).then((created) => {
+        createOne(target, options).then((created) => {
           lastAnswerAt = performance.now();
           return created;
         }),
@@ -46,8 +57,10 @@ export async function paceCreates(target: Target, perSecond: number, seconds: nu
   };
 }
 
-function createOne(target: Target): Promise<boolean> {
-  const body = JSON.stringify({ species: `bench paced ${++paced}` });
+function createOne(target: Target, { species, onCreated }: CreateOptions): Promise<boolean> {
+  paced++;
+  const body = JSON.stringify({ species: species ? species(paced) : `bench paced ${paced}` });
+  const sentAt = performance.now();
   return new Promise((resolve) => {
     const outgoing = request(
       `${target.url}${target.prefix}/dinosaurs`,
@@ -61,8 +74,15 @@ function createOne(target: Target): Promise<boolean> {
         },
       },
       (response) => {
-        response.resume();
-        response.once('end', () => resolve(response.statusCode === 201));
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => {
+          if (onCreated) chunks.push(chunk);
+        });
+        response.once('end', () => {
+          const created = response.statusCode === 201;
+          if (created && onCreated) onCreated(JSON.parse(Buffer.concat(chunks).toString()).id, sentAt);
+          resolve(created);
+        });
         response.once('error', () => resolve(false));
       },
     );

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 export interface ServerProcess {
   readonly pid: number;
   peakRssMb(): number; // the highest resident set size so far (VmHWM)
+  rssMb(): number; // the resident set size now (VmRSS)
   cpuSeconds(): number; // user and system time used so far
   stop(): Promise<void>;
 }
@@ -36,7 +37,8 @@ export async function startServer(
   await waitForOutput(child, ready);
   return {
     pid: child.pid ?? 0,
-    peakRssMb: () => peakResidentMb(child.pid ?? 0),
+    peakRssMb: () => residentMb(child.pid ?? 0, 'VmHWM'),
+    rssMb: () => residentMb(child.pid ?? 0, 'VmRSS'),
     cpuSeconds: () => cpuSeconds(child.pid ?? 0),
     stop: async () => {
       if (child.exitCode !== null) return;
@@ -65,10 +67,10 @@ function waitForOutput(child: ChildProcess, ready: RegExp): Promise<void> {
   });
 }
 
-function peakResidentMb(pid: number): number {
+function residentMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kilobytes = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round(kilobytes / 1024);
+  const kilobytes = Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return Math.round((kilobytes / 1024) * 10) / 10;
 }
 
 // utime and stime, fields 14 and 15 of /proc/<pid>/stat (after the parenthesised command name), in

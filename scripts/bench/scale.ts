@@ -3,12 +3,12 @@
 // then measures each request one at a time (latency) and at 16 clients (throughput), against a `trex
 // serve` with authentication off, and prints each next to its target.
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { cursorAfter, orderKeys } from '../../src/kinds/framework/cursor.ts';
 import { type BenchDatabase, openBenchDatabase } from './database.ts';
+import { machine } from './machine.ts';
 import { startTrex } from './trex-process.ts';
 
 const { values } = parseArgs({
@@ -228,10 +228,6 @@ function print(report: { machine: string; seeding: { seconds: number }; figures:
     }),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
-}
-
-function machine(): string {
-  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 }
 
 function round(ms: number): number {

@@ -9,7 +9,8 @@ import type { KindDefinition, KindRow } from './kind.ts';
 import { createPresenter } from './presenter.ts';
 import {
   eventsAfter,
-  filterMatches,
+  type FilterEvaluation,
+  filterEvaluation,
   isAfter,
   type Snapshot,
   type StreamEvent,
@@ -137,6 +138,7 @@ type Matcher = (member: Member, event: StreamEvent) => boolean;
 // The streams of one Kind: the live ones, read for together, and those catching up on their own.
 class KindFeed {
   private readonly live = new Set<Member>();
+  private readonly evaluations = new Map<string, FilterEvaluation>(); // by the searches' keys, in order
   private reading = false;
   private wanted = false;
   private readonly present;
@@ -293,25 +295,40 @@ class KindFeed {
       if (member.filter && member.filterKey !== undefined && !filters.has(member.filterKey))
         filters.set(member.filterKey, { filter: member.filter, parameters: member.parameterCount });
     }
-    const passed = new Map<string, Map<string, boolean>>(); // filter key → event id → passes
-    if (events.length > 0) {
-      const ids = events.map((event) => event.id);
-      for (const chunk of chunks([...filters])) {
-        const rows = await filterMatches(
-          this.db,
-          this.kind.eventSource,
-          this.kind.plural,
-          ids,
-          chunk.map(([, { filter }]) => filter),
-        );
-        this.observer.watchRead(this.kind.eventSource, 'searches');
-        chunk.forEach(([key], index) => {
-          passed.set(key, new Map([...rows].map(([id, each]) => [id, each[index] === true])));
+    const passed = new Map<string, Set<string>>(); // filter key → the ids of the events that pass it
+    const ids = events.map((event) => event.id);
+    for (const chunk of ids.length === 0 ? [] : chunks([...filters])) {
+      const rows = await this.evaluation(chunk.map(([key, { filter }]) => [key, filter]))(ids);
+      this.observer.watchRead(this.kind.eventSource, 'searches');
+      for (const [id, each] of rows) {
+        each.forEach((passes, index) => {
+          const key = chunk[index]?.[0];
+          if (!passes || key === undefined) return;
+          const passing = passed.get(key) ?? new Set<string>();
+          passing.add(id);
+          passed.set(key, passing);
         });
       }
     }
     return (member, event) =>
-      member.filterKey === undefined || passed.get(member.filterKey)?.get(event.id) === true;
+      member.filterKey === undefined || passed.get(member.filterKey)?.has(event.id) === true;
+  }
+
+  // The statement for these searches, compiled once while the same streams stay open.
+  private evaluation(filters: readonly [string, StreamFilter][]): FilterEvaluation {
+    const signature = filters.map(([key]) => key).join('\u0001');
+    let evaluation = this.evaluations.get(signature);
+    if (!evaluation) {
+      if (this.evaluations.size >= 16) this.evaluations.clear(); // streams came and went: start afresh
+      evaluation = filterEvaluation(
+        this.db,
+        this.kind.eventSource,
+        this.kind.plural,
+        filters.map(([, filter]) => filter),
+      );
+      this.evaluations.set(signature, evaluation);
+    }
+    return evaluation;
   }
 }
 

@@ -154,26 +154,36 @@ export async function eventsAfter(
   }));
 }
 
+/** Which of some events pass which filters: for each event id, one boolean per filter, in order. */
+export type FilterEvaluation = (eventIds: readonly string[]) => Promise<Map<string, boolean[]>>;
+
 /**
- * Which events pass which filters: for each event id, one boolean per filter, in `filters`' order (a
- * null condition does not pass). One statement for all: a filter's relations are joined in a subquery
- * of its own, where they are one row at most (every relation is many-to-one).
+ * The statement that evaluates `filters` over events (a null condition does not pass), compiled once and
+ * run for each batch of events read. A filter's relations are joined in a subquery of its own, where they
+ * are one row at most (every relation is many-to-one).
  */
-export async function filterMatches(
+export function filterEvaluation(
   db: Db,
   source: string,
   table: string,
-  eventIds: readonly string[],
   filters: readonly StreamFilter[],
-): Promise<Map<string, boolean[]>> {
+): FilterEvaluation {
   const conditions = filters.map(({ where, relations }) =>
     relations
       ? sql`coalesce((select ${where} from (values (1)) as one_row(x) ${relations}), false)`
       : sql`coalesce(${where}, false)`,
   );
-  const { rows } = await sql<{ id: string; matches: boolean[] }>`
+  // The event ids are the first parameter, so each run swaps them into the compiled statement.
+  const compiled = sql<{ id: string; matches: boolean[] }>`
+    with wanted as (select unnest(${[] as string[]}::text[]) as id)
     select e.id, array[${sql.join(conditions)}]::bool[] as matches
-    from events e ${resourceOf(table)}
-    where e.source = ${source} and e.id = any(${eventIds}::text[])`.execute(db);
-  return new Map(rows.map((row) => [row.id, row.matches]));
+    from wanted join events e on e.id = wanted.id ${resourceOf(table)}
+    where e.source = ${source}`.compile(db);
+  return async (eventIds) => {
+    const { rows } = await db.executeQuery<{ id: string; matches: boolean[] }>({
+      ...compiled,
+      parameters: [eventIds, ...compiled.parameters.slice(1)],
+    });
+    return new Map(rows.map((row) => [row.id, row.matches]));
+  };
 }
