@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import KSUID from 'ksuid';
 import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.ts';
+import { parseMetrics, total } from '../support/prometheus.ts';
 import { serviceForFile, startTestService, type TestService } from '../support/service.ts';
 import { openSse, type SseMessage, type SseStream } from '../support/sse.ts';
 
@@ -358,6 +360,33 @@ describe('watch streams of a service of their own', () => {
     for (const stream of streams.splice(0)) stream.close();
     await own?.stop();
     own = undefined;
+  });
+
+  it('lets go of streams whose clients leave at once', async () => {
+    own = await startTestService();
+    const running = own;
+    const bearer = await running.keys.mint();
+    const openStreams = async (): Promise<number> =>
+      total(parseMetrics(await (await fetch(`${running.metricsUrl}/metrics`)).text()), 'watch_streams_open');
+    // Each client goes after 0 to 19 ms: some before their request is answered, some once it is.
+    await Promise.all(
+      Array.from({ length: 60 }, (_, n) => {
+        const outgoing = request(`${running.apiUrl}${collection}?watch=true`, {
+          headers: { authorization: `Bearer ${bearer}` },
+        });
+        outgoing.on('error', () => {});
+        outgoing.end();
+        return new Promise<void>((resolve) =>
+          setTimeout(() => {
+            outgoing.destroy();
+            resolve();
+          }, n % 20),
+        );
+      }),
+    );
+    const deadline = Date.now() + 5000;
+    while ((await openStreams()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await openStreams()).toBe(0);
   });
 
   it('sends comment heartbeats on an idle stream', async () => {

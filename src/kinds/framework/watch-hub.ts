@@ -93,25 +93,26 @@ export class WatchHub {
   }
 
   /**
-   * Feeds `watcher` until its response closes. A watcher at the present joins the shared read at once;
-   * one resuming from an earlier event catches up on its own first.
+   * Feeds `watcher` until the returned function is called (when its response closes). A watcher at the
+   * present joins the shared read at once; one resuming from an earlier event catches up on its own first.
    */
-  add(watcher: Watcher, atPresent: boolean): void {
+  add(watcher: Watcher, atPresent: boolean): () => void {
     const feed = this.feedOf(watcher.kind);
     if (this.watchers++ === 0) {
       this.listener.on('notification', this.wakeAll);
       this.poll = setInterval(this.wakeAll, this.settings.pollMs);
     }
     const member = feed.member(watcher);
-    watcher.raw.on('close', () => {
+    if (atPresent) feed.join(member);
+    else void feed.catchUp(member);
+    return () => {
+      if (member.closed) return;
       feed.remove(member);
       if (--this.watchers === 0) {
         this.listener.off('notification', this.wakeAll);
         clearInterval(this.poll);
       }
-    });
-    if (atPresent) feed.join(member);
-    else void feed.catchUp(member);
+    };
   }
 
   private feedOf(kind: KindDefinition): KindFeed {

@@ -85,15 +85,12 @@ export class WatchStreams {
     raw.write(': watching\n\n');
     this.open.add(raw);
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), this.settings.heartbeatMs);
-    const closed = new Promise<void>((resolve) =>
-      raw.on('close', () => {
-        clearInterval(heartbeat);
-        this.open.delete(raw);
-        resolve();
-      }),
-    );
-    this.hub.add({ kind, ...start, tenant, filter, raw }, !resumed);
-    await closed;
+    const leave = this.hub.add({ kind, ...start, tenant, filter, raw }, !resumed);
+    // A client that left while the stream was being set up has closed it already: no 'close' will come.
+    if (!raw.destroyed) await new Promise((resolve) => raw.once('close', resolve));
+    clearInterval(heartbeat);
+    this.open.delete(raw);
+    leave();
   };
 
   /** Ends every open stream, so a graceful shutdown does not wait for watchers to leave. */
