@@ -4,7 +4,7 @@
 // libraries made of many small files: loading TypeBox's, Kysely's and jose's 680 modules file by file
 // (2,600 imports resolved) was nearly half of what a process spent starting. Compiled so, `trex serve` starts with about 0.9 s of CPU;
 // from the sources through tsx it takes about 3 s.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
@@ -17,7 +17,7 @@ const { dependencies, devDependencies } = JSON.parse(readFileSync(`${root}/packa
 };
 const started = performance.now();
 rmSync(`${root}/dist`, { recursive: true, force: true });
-await build({
+const { metafile } = await build({
   entryPoints: [`${root}/src/cli/main.ts`],
   outdir: `${root}/dist`,
   bundle: true,
@@ -28,5 +28,9 @@ await build({
   // A package named here stays external with every path under it (`kysely/helpers/postgres` too).
   external: Object.keys({ ...dependencies, ...devDependencies }).filter((name) => !bundled.includes(name)),
   logLevel: 'warning',
+  metafile: true,
 });
+// What each compiled file imports, the packages it leaves to node_modules among them: the image's
+// production install must hold every one (a test reads this).
+writeFileSync(`${root}/dist/metafile.json`, JSON.stringify(metafile));
 process.stderr.write(`compiled src/ into dist/ in ${Math.round(performance.now() - started)} ms\n`);

