@@ -6,7 +6,6 @@ import pg from 'pg';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { migrations } from '../../src/app/migrations.ts';
-import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import {
   bindFlags,
@@ -20,6 +19,7 @@ import {
   waitUntilServing,
 } from '../support/cli.ts';
 import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { holdRowLock, lockWaiters } from '../support/row-lock.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
 
@@ -67,36 +67,6 @@ function postmasterPid(dataDirectory: string): number | undefined {
   if (!existsSync(pidFile)) return undefined;
   const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
   return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
-}
-
-// A transaction on a connection of its own holding a dinosaur's advisory lock, as a writer would.
-async function holdRowLock(url: string, id: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client(url);
-  await client.connect();
-  let released = false;
-  const release = async () => {
-    if (released) return;
-    released = true;
-    try {
-      await client.query('commit');
-    } finally {
-      await client.end();
-    }
-  };
-  cleanups.push(release);
-  await client.query('begin');
-  const [high, low] = advisoryLockKey('dinosaurs', id);
-  await client.query('select pg_advisory_xact_lock($1::int4, $2::int4)', [high, low]);
-  return { release };
-}
-
-async function advisoryLockWaiters(database: TestDatabase): Promise<number> {
-  const [row] = await database.query<{ count: string }>(
-    `select count(*) from pg_locks l join pg_database d on d.oid = l.database
-      where l.locktype = 'advisory' and not l.granted and d.datname = $1`,
-    [database.name],
-  );
-  return Number(row?.count);
 }
 
 function connectionRefused(url: string): Promise<boolean> {
@@ -223,7 +193,8 @@ describe('trex serve shutting down with a request in flight', () => {
     expect(createdResponse.status).toBe(201);
     const created = (await createdResponse.json()) as { id: string };
 
-    const lock = await holdRowLock(database.url, created.id);
+    const lock = await holdRowLock(database.url, 'dinosaurs', created.id);
+    cleanups.push(() => lock.release());
     let settled = false;
     const patch = fetch(`${apiUrl}${collection}/${created.id}`, {
       method: 'PATCH',
@@ -232,7 +203,11 @@ describe('trex serve shutting down with a request in flight', () => {
     }).finally(() => {
       settled = true;
     });
-    await waitFor(async () => (await advisoryLockWaiters(database)) === 1, 'the PATCH waits', 10_000);
+    await waitFor(
+      async () => (await lockWaiters(database.query, database.name)) === 1,
+      'the PATCH waits',
+      10_000,
+    );
 
     trex.child.kill('SIGTERM');
     await waitFor(() => connectionRefused(apiUrl), 'the API stops accepting connections', 5_000);

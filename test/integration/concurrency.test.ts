@@ -1,6 +1,5 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
+import { holdRowLock, lockWaiters } from '../support/row-lock.ts';
 import { serviceForFile } from '../support/service.ts';
 
 const service = serviceForFile();
@@ -23,48 +22,12 @@ async function updateEvents(id: string): Promise<number> {
   return Number(row?.count);
 }
 
-// Sessions of the test database waiting for an advisory lock they have not been granted.
-async function advisoryLockWaiters(): Promise<number> {
-  const [row] = await service.database.query<{ count: string }>(
-    `select count(*) from pg_locks l join pg_database d on d.oid = l.database
-      where l.locktype = 'advisory' and not l.granted and d.datname = $1`,
-    [service.database.name],
-  );
-  return Number(row?.count);
-}
-
 async function waitUntil(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-}
-
-// A connection of its own holding the row's advisory lock in an open transaction, as a writer would.
-async function holdRowLock(id: string): Promise<{ release(): Promise<void> }> {
-  const client = new pg.Client(service.database.url);
-  await client.connect();
-  try {
-    await client.query('begin');
-    const [high, low] = advisoryLockKey('dinosaurs', id);
-    await client.query('select pg_advisory_xact_lock($1::int4, $2::int4)', [high, low]);
-  } catch (error) {
-    await client.end();
-    throw error;
-  }
-  let released = false;
-  return {
-    release: async () => {
-      if (released) return;
-      released = true;
-      try {
-        await client.query('commit');
-      } finally {
-        await client.end();
-      }
-    },
-  };
 }
 
 describe('concurrent PATCHes of one dinosaur', () => {
@@ -101,10 +64,53 @@ describe('concurrent PATCHes of one dinosaur', () => {
   }, 60_000);
 });
 
-describe('the per-row advisory lock', () => {
+describe('plain PATCHes (one statement) beside PATCHes with If-Match and a DELETE (in a transaction)', () => {
+  it('If-Match holds against the row each replaces, no write is lost, and nothing is written once deleted', async () => {
+    const created = await create('Mixed');
+    const original = await service.api(`${collection}/${created.id}`);
+    const etag = original.headers.get('etag') ?? '';
+    const plain = Array.from({ length: 8 }, (_, index) => `Plain-${index}`);
+    const conditional = Array.from({ length: 8 }, (_, index) => `IfMatch-${index}`);
+    const writes = await Promise.all([
+      ...plain.map((species) =>
+        service.api(`${collection}/${created.id}`, { method: 'PATCH', body: { species } }),
+      ),
+      ...conditional.map((species) =>
+        service.api(`${collection}/${created.id}`, {
+          method: 'PATCH',
+          body: { species },
+          headers: { 'if-match': etag },
+        }),
+      ),
+    ]);
+    const [plainAnswers, conditionalAnswers] = [writes.slice(0, 8), writes.slice(8)];
+    for (const response of plainAnswers) expect(response.status, response.text).toBe(200);
+    // The original row is replaced once: at most one If-Match write finds it, the others see 412.
+    const matched = conditionalAnswers.filter((response) => response.status === 200);
+    expect(matched.length).toBeLessThanOrEqual(1);
+    for (const response of conditionalAnswers) expect([200, 412], response.text).toContain(response.status);
+    // Every write that answered 200 with a change recorded its event: none was lost or doubled.
+    expect(await updateEvents(created.id)).toBe(8 + matched.length);
+
+    const final = await service.api(`${collection}/${created.id}`);
+    const deleted = await service.api(`${collection}/${created.id}`, {
+      method: 'DELETE',
+      headers: { 'if-match': final.headers.get('etag') ?? '' },
+    });
+    expect(deleted.status).toBe(204);
+    const late = await service.api(`${collection}/${created.id}`, {
+      method: 'PATCH',
+      body: { species: 'Late' },
+    });
+    expect(late.status).toBe(404);
+    expect(await updateEvents(created.id)).toBe(8 + matched.length);
+  }, 60_000);
+});
+
+describe("the row's lock", () => {
   it('holds a PATCH back until the holder commits, then the PATCH completes with 200', async () => {
     const created = await create('Locked');
-    const lock = await holdRowLock(created.id);
+    const lock = await holdRowLock(service.database.url, 'dinosaurs', created.id);
     let settled = false;
     try {
       const pending = service
@@ -113,7 +119,10 @@ describe('the per-row advisory lock', () => {
           settled = true;
         });
 
-      await waitUntil(async () => (await advisoryLockWaiters()) === 1, 'the PATCH waits for the lock');
+      await waitUntil(
+        async () => (await lockWaiters(service.database.query, service.database.name)) === 1,
+        'the PATCH waits for the lock',
+      );
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(settled).toBe(false);
       expect((await service.api(`${collection}/${created.id}`)).body.species).toBe('Locked');
@@ -132,7 +141,7 @@ describe('the per-row advisory lock', () => {
   it('locks one row only: a PATCH of another dinosaur is not held back', async () => {
     const locked = await create('Held');
     const free = await create('Free');
-    const lock = await holdRowLock(locked.id);
+    const lock = await holdRowLock(service.database.url, 'dinosaurs', locked.id);
     try {
       const response = await service.api(`${collection}/${free.id}`, {
         method: 'PATCH',

@@ -67,15 +67,27 @@ describe('a request waiting on the database is answered in time', () => {
     expect((await service.api(`${collection}/${id}`)).status).toBe(200);
   });
 
-  it('a write blocked by a table lock: 503 at --db-lock-timeout, far sooner than the query timeout', async () => {
+  it('a write in a transaction blocked by a table lock: 503 at --db-lock-timeout, far sooner than the query timeout', async () => {
     const { id } = await createDinosaur();
     const { response, ms } = await holding('lock table dinosaurs in access exclusive mode', [], () =>
-      timed(service.api(`${collection}/${id}`, { method: 'PATCH', body: { species: 'Blocked' } })),
+      timed(service.api(`${collection}/${id}`, { method: 'DELETE' })),
     );
     expectRetryLater(response, /--db-lock-timeout/);
     expect(ms).toBeGreaterThanOrEqual(250);
     expect(ms).toBeLessThan(1400);
     await expect.poll(() => loggedStatus(response.headers.get('x-operation-id'))).toBe(503);
+    expect((await service.api(`${collection}/${id}`)).status).toBe(200);
+  });
+
+  it('a one-statement write (a plain PATCH) blocked by a table lock: 503 at --db-query-timeout, nothing written', async () => {
+    const { id } = await createDinosaur();
+    const { response, ms } = await holding('lock table dinosaurs in access exclusive mode', [], () =>
+      timed(service.api(`${collection}/${id}`, { method: 'PATCH', body: { species: 'Blocked' } })),
+    );
+    expectRetryLater(response, /--db-query-timeout/);
+    expect(ms).toBeGreaterThanOrEqual(1400);
+    expect(ms).toBeLessThan(4000);
+    expect((await service.api(`${collection}/${id}`)).body.species).toBe('Waiting');
     const after = await service.api(`${collection}/${id}`, { method: 'PATCH', body: { species: 'Free' } });
     expect(after.status).toBe(200);
   });

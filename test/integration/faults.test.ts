@@ -15,7 +15,6 @@ import { openDatabase } from '../../src/db/pool.ts';
 import { exitWithin, waitFor } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
-  advisoryLockWaiters,
   backendPids,
   connectClient,
   holdEventClaims,
@@ -39,6 +38,7 @@ import {
   succeeded,
   unavailable,
 } from '../support/load.ts';
+import { lockWaiters } from '../support/row-lock.ts';
 import { startLoggedService, startTestService } from '../support/service.ts';
 
 // Each request of the load must settle within this; a hang fails it.
@@ -174,11 +174,7 @@ describe('the database terminating every session (pg_terminate_backend) under lo
       token,
       timeoutMs: requestBoundMs * 2,
     });
-    await waitFor(
-      async () => (await advisoryLockWaiters(query, database.name)) === 1,
-      'the PATCH waits',
-      5_000,
-    );
+    await waitFor(async () => (await lockWaiters(query, database.name)) === 1, 'the PATCH waits', 5_000);
 
     const load = startLoad({
       baseUrl: service.apiUrl,

@@ -202,14 +202,11 @@ describe('metrics server', () => {
     expect(waiting[0]?.value).toBe(0);
   });
 
-  it('counts and times advisory locks taken by a PATCH', async () => {
+  it('counts and times advisory locks taken by a DELETE', async () => {
     const created = await create('Lockosaurus');
     const before = (await scrape()).samples;
-    const patched = await service.api(`${collection}/${created.id}`, {
-      method: 'PATCH',
-      body: { species: 'Locked' },
-    });
-    expect(patched.status).toBe(200);
+    const deleted = await service.api(`${collection}/${created.id}`, { method: 'DELETE' });
+    expect(deleted.status).toBe(204);
     const after = (await scrape()).samples;
     expect(total(after, 'advisory_lock_count')).toBeGreaterThanOrEqual(
       total(before, 'advisory_lock_count') + 1,

@@ -2,7 +2,6 @@
 // views of pg_stat_activity and pg_locks, and checks that nothing a client was told about got lost.
 import KSUID from 'ksuid';
 import pg from 'pg';
-import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
 import { cleanEnvironment, freePorts, startTrex, type TrexProcess, waitFor } from './cli.ts';
 import { collection, type Outcome } from './load.ts';
 
@@ -87,21 +86,11 @@ export async function holdEventClaims(
   return {
     eventIds,
     lockRow: async (id) => {
-      const [high, low] = advisoryLockKey('dinosaurs', id);
       await client.query('begin');
-      await client.query('select pg_advisory_xact_lock($1::int4, $2::int4)', [high, low]);
+      await client.query('select 1 from dinosaurs where id = $1 for update', [id]);
     },
     close: () => client.end().catch(() => undefined),
   };
-}
-
-export async function advisoryLockWaiters(query: Query, database: string): Promise<number> {
-  const [row] = await query<{ count: string }>(
-    `select count(*) from pg_locks l join pg_database d on d.oid = l.database
-      where l.locktype = 'advisory' and not l.granted and d.datname = $1`,
-    [database],
-  );
-  return Number(row?.count);
 }
 
 export interface EventState {

@@ -49,6 +49,8 @@ export interface TotalCounting {
 export interface RowFilter {
   readonly tenant?: string | undefined;
   readonly scope?: RawBuilder<SqlBool> | undefined;
+  /** Lock the row read for update (in a transaction): no other writer changes it until that ends. */
+  readonly forUpdate?: boolean;
 }
 
 export interface ListResult<F extends Fields = Fields> {
@@ -73,8 +75,9 @@ export class KindDao {
 
   /**
    * The live row with this id, undefined when there is none; with `includeDeleted`, a soft-deleted
-   * one too; only a row of `only.tenant` and that `only.scope` admits. Every GET runs it, so its SQL is built once (building and compiling it each time cost 5%
-   * of a GET).
+   * one too; only a row of `only.tenant` and that `only.scope` admits; with `only.forUpdate`, locked
+   * for update until the transaction `db` ends. Every GET runs it, so its SQL is built once (building
+   * and compiling it each time cost 5% of a GET).
    */
   async find(
     db: Kysely<Database>,
@@ -82,29 +85,35 @@ export class KindDao {
     includeDeleted = false,
     only: RowFilter = {},
   ): Promise<KindRow | undefined> {
+    const lock = only.forUpdate ? ' for update' : '';
     if (only.scope) {
       const live = includeDeleted ? sql`` : sql`and deleted_at is null`;
       const tenant = only.tenant === undefined ? sql`` : sql`and tenant_id = ${only.tenant}`;
       const { rows } = await sql<KindRow>`
-        select * from ${sql.table(this.table)} where id = ${id} ${live} ${tenant} and (${only.scope})`.execute(
+        select * from ${sql.table(this.table)} where id = ${id} ${live} ${tenant} and (${only.scope})${sql.raw(lock)}`.execute(
         db,
       );
       return rows[0];
     }
-    this.findQueries ??= [false, true].flatMap((deletedToo) =>
-      [false, true].map((tenanted) => {
-        const live = deletedToo ? '' : ' and deleted_at is null';
-        return `select * from "${this.table}" where id = $1${live}${tenanted ? ' and tenant_id = $2' : ''}`;
-      }),
+    this.findQueries ??= [false, true].flatMap((locked) =>
+      [false, true].flatMap((deletedToo) =>
+        [false, true].map((tenanted) => {
+          const live = deletedToo ? '' : ' and deleted_at is null';
+          const tenant = tenanted ? ' and tenant_id = $2' : '';
+          return `select * from "${this.table}" where id = $1${live}${tenant}${locked ? ' for update' : ''}`;
+        }),
+      ),
     );
     const tenanted = only.tenant !== undefined;
-    const query = this.findQueries[(includeDeleted ? 2 : 0) + (tenanted ? 1 : 0)] ?? '';
+    const query =
+      this.findQueries[(only.forUpdate ? 4 : 0) + (includeDeleted ? 2 : 0) + (tenanted ? 1 : 0)] ?? '';
     const parameters = tenanted ? [id, only.tenant] : [id];
     const { rows } = await db.executeQuery<KindRow>(CompiledQuery.raw(query, parameters));
     return rows[0];
   }
 
-  // Without and with deleted rows, each without and with a tenant: $1 the id, $2 the tenant.
+  // Unlocked and locked, without and with deleted rows, each without and with a tenant: $1 the id, $2
+  // the tenant.
   private findQueries: string[] | undefined;
 
   /**
@@ -217,6 +226,35 @@ export class KindDao {
   ): Promise<KindRow> {
     const update = this.kindDb(db).updateTable(this.table).set(changes).where('id', '=', id).returningAll();
     return (await changeWithEvent<KindRow>(db, update, event)) ?? this.missing(id);
+  }
+
+  /**
+   * Sets `changes` and `always` on the live row with this id (of `only.tenant`, admitted by
+   * `only.scope`) and records `event`, in one statement, unless every changed field already holds its
+   * value; undefined when nothing was written (no such row, or nothing to change). A concurrent writer
+   * of the row is waited for, and the row as it left it is the one compared and changed.
+   */
+  async updateIfChanged(
+    db: Kysely<Database>,
+    id: string,
+    changes: FieldValues,
+    always: FieldValues & { updated_at: Date },
+    event: ChangeEvent,
+    only: RowFilter = {},
+  ): Promise<KindRow | undefined> {
+    const changed = Object.entries(changes).map(
+      ([name, value]) => sql<SqlBool>`${sql.ref(name)} is distinct from ${value}`,
+    );
+    if (changed.length === 0) return undefined;
+    let update = this.kindDb(db)
+      .updateTable(this.table)
+      .set({ ...changes, ...always })
+      .where('id', '=', id)
+      .where('deleted_at', 'is', null)
+      .where(sql<SqlBool>`(${sql.join(changed, sql` or `)})`);
+    if (only.tenant !== undefined) update = update.where('tenant_id', '=', only.tenant);
+    if (only.scope) update = update.where(only.scope);
+    return await changeWithEvent<KindRow>(db, update.returningAll(), event);
   }
 
   /** The live row marked deleted, with `event` recorded; undefined when there is none. */
