@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { advisoryLockKey } from '../../src/db/advisory-lock.ts';
+import { holdRowLock } from '../support/row-lock.ts';
 import { startTestService, type TestService } from '../support/service.ts';
 
 const collection = '/api/rh-trex/v1/dinosaurs';
@@ -108,13 +108,7 @@ describe('when the database cannot serve a request', () => {
     const created = (await service.api(collection, { method: 'POST', body: { species: 'Pooled' } })).body;
 
     // Hold the row's lock elsewhere: the PATCH then holds the pool's only connection while it waits.
-    const holder = new pg.Client(service.database.url);
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query(
-      'select pg_advisory_xact_lock($1::int4, $2::int4)',
-      advisoryLockKey('dinosaurs', created.id),
-    );
+    const holder = await holdRowLock(service.database.url, 'dinosaurs', created.id);
     const patch = service.api(`${collection}/${created.id}`, {
       method: 'PATCH',
       body: { species: 'Waited' },
@@ -127,8 +121,7 @@ describe('when the database cannot serve a request', () => {
     expect(starved.body.code).toBe('rh-trex-27');
     expect(Date.now() - started).toBeLessThan(3000);
 
-    await holder.query('commit');
-    await holder.end();
+    await holder.release();
     expect((await patch).status).toBe(200);
     expect((await service.api(`${collection}/${created.id}`)).body.species).toBe('Waited');
   });

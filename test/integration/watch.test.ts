@@ -363,7 +363,9 @@ describe('watch streams of a service of their own', () => {
   });
 
   it('lets go of streams whose clients leave at once', async () => {
-    own = await startTestService();
+    // A gone client is noticed when its socket reports it, at the latest on the next write: heartbeats
+    // every 200 ms bound that here.
+    own = await startTestService({ watchHeartbeatInterval: '200ms' });
     const running = own;
     const bearer = await running.keys.mint();
     const openStreams = async (): Promise<number> =>
