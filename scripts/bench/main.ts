@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR]`: TRex under load next to a bare
+// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc]`: TRex under load next to a bare
 // Fastify + pg server doing the same SQL on the same database, in one run; then the event pipeline next
 // to graphile-worker draining the same backlog; then reads without and with tenancy; figures as ratios
 // to those baselines (docs/performance.md).
@@ -31,6 +31,9 @@ const { values } = parseArgs({
     // Each server writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) when it stops:
     // TRex under DIR/trex, the baseline under DIR/bare.
     profile: { type: 'string' },
+    // Both servers run with V8's trace of each garbage collection: the table adds the kilobytes each
+    // allocated per request and the share of its CPU time spent in collection pauses.
+    gc: { type: 'boolean', default: false },
   },
 });
 const seconds = Number(values.seconds);
@@ -143,7 +146,10 @@ async function heapSizeMb(port: number): Promise<number> {
 }
 
 function profiling(server: string): string[] {
-  return values.profile ? ['--cpu-prof', '--cpu-prof-dir', join(values.profile, server)] : [];
+  return [
+    ...(values.profile ? ['--cpu-prof', '--cpu-prof-dir', join(values.profile, server)] : []),
+    ...(values.gc ? ['--trace-gc-nvp'] : []),
+  ];
 }
 
 // Reads by primary key straight through a pg pool of 16 in this process: the ceiling any HTTP

@@ -94,6 +94,9 @@ export function printReport(report: Report): void {
 }
 
 function workloadTable(workloads: Report['workloads']): string[] {
+  const withGc = workloads.some(({ trex }) => trex.kbAllocatedPerRequest !== undefined);
+  const share = (value: number | undefined): string =>
+    value === undefined ? '' : `${(value * 100).toFixed(1)}%`;
   const header = [
     'workload',
     'req/s',
@@ -104,6 +107,7 @@ function workloadTable(workloads: Report['workloads']): string[] {
     'bare req/s',
     'bare p99',
     'bare CPU µs/req',
+    ...(withGc ? ['KB/req', 'GC share', 'bare KB/req', 'bare GC share'] : []),
     'ratio',
     'target',
   ];
@@ -127,6 +131,14 @@ function workloadTable(workloads: Report['workloads']): string[] {
       baseline ? String(baseline.requestsPerSecond) : '',
       baseline ? String(baseline.p99Ms) : '',
       String(baseline?.cpuUsPerRequest ?? ''),
+      ...(withGc
+        ? [
+            String(trex.kbAllocatedPerRequest ?? ''),
+            share(trex.gcShare),
+            String(baseline?.kbAllocatedPerRequest ?? ''),
+            share(baseline?.gcShare),
+          ]
+        : []),
       r === undefined ? '' : r.toFixed(2),
       verdicts.join(', '),
     ];
