@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Database } from './database.ts';
 import { serviceClientClass } from './service-client.ts';
+import { parseTimestamptz } from './timestamps.ts';
 import { type QuerySpan, tracedDialect } from './traced-dialect.ts';
 
 export interface PoolSettings {
@@ -26,6 +27,12 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+// pg's parsers, but for timestamptz's: every row has two or three, and pg's parser is costly.
+const typeParser = ((oid: number, format?: 'text' | 'binary') =>
+  oid === pg.types.builtins.TIMESTAMPTZ && format !== 'binary'
+    ? parseTimestamptz
+    : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser;
+
 // With `querySpan` (tracing on), every statement runs in a span; without it, nothing is wrapped.
 export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?: QuerySpan): DatabaseHandle {
   const pool = new pg.Pool({
@@ -40,6 +47,7 @@ export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?:
     connectionTimeoutMillis: settings.acquireTimeoutMs,
     idleTimeoutMillis: 30_000,
     application_name: 'trex',
+    types: { getTypeParser: typeParser },
     // Nothing is set on the session (a transaction pooler shares server connections between clients):
     // the statement timeout is the client's (db/service-client.ts).
     ...(settings.queryTimeoutMs ? { query_timeout: settings.queryTimeoutMs + 1000 } : {}),
