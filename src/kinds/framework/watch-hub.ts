@@ -87,11 +87,6 @@ export class WatchHub {
     private readonly logger: Logger,
   ) {}
 
-  /** Streams open: live ones and those catching up. */
-  get size(): number {
-    return this.watchers;
-  }
-
   /**
    * Feeds `watcher` until the returned function is called (when its response closes). A watcher at the
    * present joins the shared read at once; one resuming from an earlier event catches up on its own first.
