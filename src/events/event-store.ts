@@ -14,6 +14,9 @@ export interface ChangeEvent {
   readonly hidden: readonly string[];
   // Whether the row belongs to a tenant (its `tenant_id`), which the event then records too.
   readonly tenanted?: boolean;
+  // Whether the event is timed by the row's `updated_at` as the change set it, not by `at` (a change
+  // that times itself in SQL, after the row's lock).
+  readonly timedByRow?: boolean;
 }
 
 // The events table is an outbox, and each change and its event are a single statement: they commit
@@ -27,13 +30,14 @@ export async function changeWithEvent<Row>(
   event: ChangeEvent,
 ): Promise<Row | undefined> {
   const { actor, operationId } = currentContext();
+  const at = event.timedByRow ? sql`changed.updated_at` : sql`${event.at}`;
   const { rows } = await sql<Row>`
     with changed as (${change}),
     recorded as (
       insert into events
         (id, source, source_id, event_type, object, actor, operation_id, created_at, updated_at, tenant_id)
       select ${event.id}, ${event.source}, changed.id, ${event.eventType},
-        to_jsonb(changed) - ${[...event.hidden]}::text[], ${actor}, ${operationId ?? null}, ${event.at}, ${event.at},
+        to_jsonb(changed) - ${[...event.hidden]}::text[], ${actor}, ${operationId ?? null}, ${at}, ${at},
         ${event.tenanted ? sql`changed.tenant_id` : sql`null`}
       from changed
     )

@@ -246,15 +246,21 @@ export class KindDao {
       ([name, value]) => sql<SqlBool>`${sql.ref(name)} is distinct from ${value}`,
     );
     if (changed.length === 0) return undefined;
+    // Timed no earlier than the write it follows: a writer that waited for the row's lock may have read
+    // the clock before the one it waited for, and updated_at, and the event's time, follow the writes.
     let update = this.kindDb(db)
       .updateTable(this.table)
-      .set({ ...changes, ...always })
+      .set({
+        ...changes,
+        ...always,
+        updated_at: sql<Date>`greatest(${always.updated_at}::timestamptz, ${sql.ref('updated_at')})`,
+      })
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .where(sql<SqlBool>`(${sql.join(changed, sql` or `)})`);
     if (only.tenant !== undefined) update = update.where('tenant_id', '=', only.tenant);
     if (only.scope) update = update.where(only.scope);
-    return await changeWithEvent<KindRow>(db, update.returningAll(), event);
+    return await changeWithEvent<KindRow>(db, update.returningAll(), { ...event, timedByRow: true });
   }
 
   /** The live row marked deleted, with `event` recorded; undefined when there is none. */
