@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { holdRowLock, lockWaiters } from '../support/row-lock.ts';
+import { holdRowLock, lockWaiters, lockWaitersXids } from '../support/row-lock.ts';
 import { serviceForFile } from '../support/service.ts';
 
 const service = serviceForFile();
@@ -70,6 +70,49 @@ describe('concurrent PATCHes of one dinosaur', () => {
     expect(Math.max(...times.map((row) => row.created_at.getTime()))).toBe(
       new Date(final.updated_at).getTime(),
     );
+    // Watch streams read events in (txid, seq) order: one row's writers take their transaction ids in
+    // the order they commit, so the last event streamed is the row as it is.
+    const streamed = await service.database.query<{ species: string; created_at: Date }>(
+      `select object->>'species' as species, created_at from events
+        where source_id = $1 and event_type = 'Update' order by txid, seq`,
+      [created.id],
+    );
+    expect(streamed.at(-1)?.species).toBe(final.species);
+    const streamedTimes = streamed.map((row) => row.created_at.getTime());
+    expect(streamedTimes).toEqual([...streamedTimes].sort((a, b) => a - b));
+  }, 60_000);
+});
+
+describe('a plain PATCH beside a writer that holds the row', () => {
+  it('waits for its turn before it takes a transaction id, then applies to the row that writer left', async () => {
+    const created = await create('Original');
+    // A locked writer mid-transaction: it holds the row's turn and has changed the species.
+    const writer = await holdRowLock(service.database.url, 'dinosaurs', created.id, {
+      asWriter: true,
+      set: { species: 'Changed' },
+    });
+    try {
+      // The patch restores the value its statement's snapshot still sees.
+      const pending = service.api(`${collection}/${created.id}`, {
+        method: 'PATCH',
+        body: { species: 'Original' },
+      });
+      await waitUntil(
+        async () => (await lockWaiters(service.database.query, service.database.name)) === 1,
+        'the PATCH waits for its turn',
+      );
+      // No transaction id yet, so it cannot be streamed before a writer it waits for.
+      expect(await lockWaitersXids(service.database.query, service.database.name)).toEqual([null]);
+
+      await writer.release();
+      const response = await pending;
+      expect(response.status, response.text).toBe(200);
+      expect(response.body.species).toBe('Original');
+      expect((await service.api(`${collection}/${created.id}`)).body.species).toBe('Original');
+      expect(await updateEvents(created.id)).toBe(1);
+    } finally {
+      await writer.release();
+    }
   }, 60_000);
 });
 

@@ -44,7 +44,6 @@ export interface TotalCounting {
   readonly limit: number;
 }
 
-/** One page of rows, and how many rows match over all pages. */
 /** Which rows a read by id may find besides its id: one tenant's, and those a scope admits. */
 export interface RowFilter {
   readonly tenant?: string | undefined;
@@ -231,8 +230,10 @@ export class KindDao {
   /**
    * Sets `changes` and `always` on the live row with this id (of `only.tenant`, admitted by
    * `only.scope`) and records `event`, in one statement, unless every changed field already holds its
-   * value; undefined when nothing was written (no such row, or nothing to change). A concurrent writer
-   * of the row is waited for, and the row as it left it is the one compared and changed.
+   * value; undefined when nothing was written (no such row, or nothing to change as this statement's
+   * snapshot saw it). The statement first waits for `turn` (the row's writers' lock, taken before any
+   * row is read); a writer of the row that committed meanwhile left the row that is compared and
+   * changed, unless the snapshot already held the patch's values.
    */
   async updateIfChanged(
     db: Kysely<Database>,
@@ -240,6 +241,7 @@ export class KindDao {
     changes: FieldValues,
     always: FieldValues & { updated_at: Date },
     event: ChangeEvent,
+    turn: RawBuilder<SqlBool>,
     only: RowFilter = {},
   ): Promise<KindRow | undefined> {
     const changed = Object.entries(changes).map(
@@ -255,6 +257,7 @@ export class KindDao {
         ...always,
         updated_at: sql<Date>`greatest(${always.updated_at}::timestamptz, ${sql.ref('updated_at')})`,
       })
+      .where(turn)
       .where('id', '=', id)
       .where('deleted_at', 'is', null)
       .where(sql<SqlBool>`(${sql.join(changed, sql` or `)})`);

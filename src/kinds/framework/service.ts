@@ -1,6 +1,6 @@
 import { type RawBuilder, type SqlBool, sql } from 'kysely';
 import { callerMay, currentContext } from '../../context/request-context.ts';
-import { type LockObserver, lockForTransaction } from '../../db/advisory-lock.ts';
+import { type LockObserver, lockedFirst, lockForTransaction } from '../../db/advisory-lock.ts';
 import type { Db, Tx } from '../../db/database.ts';
 import { ApiError, notFound, validationFailed } from '../../errors/catalogue.ts';
 import type { ChangeEvent, EventType } from '../../events/event-store.ts';
@@ -197,22 +197,30 @@ export class KindService<F extends Fields = Fields> {
     return atOnce ? await this.patchAtOnce(id, changes) : await this.patchLocked(id, changes, condition);
   }
 
-  // The update and its event in one statement, which waits for any other writer of the row and
-  // compares with the row as that writer left it: no round trip to lock, read or commit.
+  // The update and its event in one statement: no round trip to lock, read or commit. It takes its turn
+  // on the row's advisory lock before it reads the row, as the locked writers do, so one row's writes
+  // commit, and stream, in the order of their transaction ids.
   private async patchAtOnce(id: string, changes: FieldValues<F>): Promise<KindRow<F>> {
-    return await this.notifying<F>('Update', async (event) => {
-      const row = await this.dao.updateIfChanged(
+    let madeAgain = false;
+    const row = await this.notifying<F>('Update', async (event) => {
+      const written = await this.dao.updateIfChanged(
         this.deps.db,
         id,
         changes,
         { ...this.stamped(), updated_at: event.at },
         event,
+        lockedFirst(this.kind.plural, id),
         this.rowFilter(),
       );
-      if (row) return { row, written: true };
-      // Nothing written: there is no such row (404), or it holds the patch's values already.
-      return { row: (await this.find(this.deps.db, id, false)) ?? this.notFound(id), written: false };
+      if (written) return { row: written, written: true };
+      // Nothing written: there is no such row (404), or the statement's snapshot held the patch's
+      // values already. A writer that committed while this one waited its turn may have changed them
+      // since; then the patch is made again, with the row in hand.
+      const current = (await this.find(this.deps.db, id, false)) ?? this.notFound(id);
+      madeAgain = this.changes(current, changes);
+      return { row: current, written: false };
     });
+    return madeAgain ? await this.patchLocked(id, changes, {}) : row;
   }
 
   private async patchLocked(id: string, changes: FieldValues<F>, condition: Condition): Promise<KindRow<F>> {
