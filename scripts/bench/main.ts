@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc]`: TRex under load next to a bare
+// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc --trex-env KEY=VALUE]`: TRex under load next to a bare
 // Fastify + pg server doing the same SQL on the same database, in one run; then the event pipeline next
 // to graphile-worker draining the same backlog; then reads without and with tenancy; figures as ratios
 // to those baselines (docs/performance.md).
@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { pino } from 'pino';
 import { benchCredentials } from './auth.ts';
-import { backlogProbe, measureDrain } from './backlog.ts';
+import { backlogProbe, quietTurns } from './backlog.ts';
 import { openBenchDatabase, seed, seededId, seededRows } from './database.ts';
 import { measureEventLatency } from './event-latency.ts';
 import { measureInTurns } from './load.ts';
@@ -26,7 +26,7 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     out: { type: 'string' },
     // Only the workloads and sections whose name contains this: 'event latency', 'pipeline' and
-    // 'tenancy' are sections; the backlog after the write workloads is then left out.
+    // 'tenancy' are sections.
     only: { type: 'string' },
     // Each server writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) when it stops:
     // TRex under DIR/trex, the baseline under DIR/bare.
@@ -34,6 +34,9 @@ const { values } = parseArgs({
     // Both servers run with V8's trace of each garbage collection: the table adds the kilobytes each
     // allocated per request and the share of its CPU time spent in collection pauses.
     gc: { type: 'boolean', default: false },
+    // KEY=VALUE added to TRex's environment, for experiments: TREX_ENABLE_EVENT_NOTIFY=false (with a
+    // long TREX_EVENT_RESYNC_INTERVAL) leaves the events to pile up, NODE_OPTIONS=... sets V8's flags.
+    'trex-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const seconds = Number(values.seconds);
@@ -86,6 +89,7 @@ async function measureHttp(): Promise<
       // As the baseline's pool: the two servers, the controllers and this process stay well within a
       // server's default 100 connections, even when other clients share it.
       TREX_DB_MAX_OPEN_CONNECTIONS: '20',
+      ...trexEnv(),
     },
     profiling('trex'),
   );
@@ -113,13 +117,23 @@ async function measureHttp(): Promise<
   const rows: Report['workloads'][number][] = [];
   let createBacklog: Report['createBacklog'];
   let heapMb = 0;
+  const quiet = quietTurns(database);
   for (const workload of workloads.filter(({ name }) => picked(name))) {
     process.stderr.write(`bench: ${workload.name}\n`);
     const probe = workload.name === 'create' ? await backlogProbe(database) : undefined;
+    const trexTurns = {
+      turnStarting: async () => {
+        await quiet.wait();
+        await probe?.turns.turnStarting?.();
+      },
+      ...(probe?.turns.turnEnded ? { turnEnded: probe.turns.turnEnded } : {}),
+    };
     const [measured, baseline] = await measureInTurns(
       [
-        { options: workload.load(trexTarget), server: trex.server, ...probe?.turns },
-        ...(workload.baseline ? [{ options: workload.load(bareTarget), server: bare }] : []),
+        { options: workload.load(trexTarget), server: trex.server, ...trexTurns },
+        ...(workload.baseline
+          ? [{ options: workload.load(bareTarget), server: bare, turnStarting: quiet.wait }]
+          : []),
       ],
       seconds,
     );
@@ -131,8 +145,7 @@ async function measureHttp(): Promise<
   }
 
   const rawQueriesPerSecond = await rawQueryRate();
-  if (!only) process.stderr.write('bench: controllers draining the backlog\n');
-  const backlog = only ? undefined : await measureDrain(database, seconds);
+  const backlog = quiet.drained();
   const rssMb = trex.server.peakRssMb();
   await Promise.all([trex.server.stop(), bare.stop()]);
   return { rows, rawQueriesPerSecond, eventLatency, createBacklog, backlog, rssMb, heapMb };
@@ -143,6 +156,16 @@ async function heapSizeMb(port: number): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const bytes = Number(/^nodejs_heap_size_total_bytes (\S+)$/m.exec(text)?.[1] ?? 0);
   return Math.round(bytes / 2 ** 20);
+}
+
+function trexEnv(): Record<string, string> {
+  return Object.fromEntries(
+    (values['trex-env'] ?? []).map((pair) => {
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`--trex-env takes KEY=VALUE, not '${pair}'`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }
 
 function profiling(server: string): string[] {

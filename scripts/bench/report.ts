@@ -79,7 +79,7 @@ export function printReport(report: Report): void {
     ...(report.createBacklog ? [createBacklogLine(report.createBacklog)] : []),
     ...(report.backlog
       ? [
-          `event backlog after the write workloads: ${report.backlog.waitingAfterLoad} waiting, handled at ${report.backlog.handledPerSecond}/s once the load stops`,
+          `event backlog between turns (each turn waits until none is left): up to ${report.backlog.waitingAfterLoad} waiting, handled at ${report.backlog.handledPerSecond}/s with no requests coming in`,
         ]
       : []),
     ...(report.rssMb !== undefined
