@@ -1,5 +1,5 @@
 // The timestamptz parser the service's pool uses gives the Date pg's own parser gives, for the texts
-// PostgreSQL writes: every offset form, fractions of every length, and the texts it hands back to pg's.
+// PostgreSQL writes: every offset form, fractions of every length, BC, and the texts it hands back to pg's.
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { parseTimestamptz } from '../../src/db/timestamps.ts';
@@ -26,12 +26,27 @@ describe('parseTimestamptz', () => {
     }
   });
 
-  it("hands infinity, BC, years before 100 and anything else to pg's parser", () => {
+  it('reads years before 100 and BC as pg does, and the leap day of 1 BC as the leap day of year 0', () => {
+    for (const text of [
+      '0001-01-01 00:00:00+00 BC',
+      '0099-03-04 01:02:03+00',
+      '0044-03-15 12:00:00.5+00 BC',
+    ]) {
+      expect(parseTimestamptz(text), text).toEqual(pgParser(text));
+    }
+    // pg's parser moves it to the 1st of March.
+    expect((parseTimestamptz('0001-02-29 12:34:56.789+00 BC') as Date).toISOString()).toBe(
+      '0000-02-29T12:34:56.789Z',
+    );
+    expect((parseTimestamptz('0001-02-29 00:00:00-05 BC') as Date).toISOString()).toBe(
+      '0000-02-29T05:00:00.000Z',
+    );
+  });
+
+  it("hands infinity and anything else to pg's parser", () => {
     for (const text of [
       'infinity',
       '-infinity',
-      '0001-01-01 00:00:00+00 BC',
-      '0099-03-04 01:02:03+00',
       '2026-12-06 22:41:03',
       '2026-12-06T22:41:03Z',
       '12026-12-06 22:41:03+00',
