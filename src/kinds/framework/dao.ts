@@ -2,11 +2,10 @@ import { CompiledQuery, type Kysely, type RawBuilder, type SqlBool, sql } from '
 import type { Database } from '../../db/database.ts';
 import { type ChangeEvent, changeWithEvent } from '../../events/event-store.ts';
 import type { OrderTerm } from '../../search/order.ts';
-import { afterCursor, cursorAfter, keyExpression, type OrderKey, orderKeys } from './cursor.ts';
+import { afterCursor, cursorAfter, keyExpression, orderKeys } from './cursor.ts';
 import type { Fields } from './fields.ts';
 import type { FieldValues, KindDefinition, KindRow } from './kind.ts';
 import { type EmbeddedField, type JoinScope, relationJoins } from './relations.ts';
-import { isoText } from './sql-presenter.ts';
 
 // Every Kind table, seen by the generic DAO. Column names are the Kind's JSON field names.
 type KindTables = Record<string, KindRow>;
@@ -51,14 +50,6 @@ export interface RowFilter {
   readonly scope?: RawBuilder<SqlBool> | undefined;
   /** Lock the row read for update (in a transaction): no other writer changes it until that ends. */
   readonly forUpdate?: boolean;
-}
-
-/** A page whose items are JSON texts (KindDao.listPresented); otherwise as ListResult. */
-export interface PresentedList {
-  readonly items: string[];
-  readonly total: number;
-  readonly estimated: boolean;
-  readonly next?: string;
 }
 
 export interface ListResult<F extends Fields = Fields> {
@@ -131,58 +122,6 @@ export class KindDao {
    */
   async list(db: Kysely<Database>, selection: ListSelection): Promise<ListResult> {
     const table = sql.table(this.table);
-    const embedded = new Set((selection.embed ?? []).map(({ relation, field }) => `${relation}.${field}`));
-    return await this.page<KindRow>(db, selection, {
-      columns: (keys) => [
-        sql`${table}.*`,
-        ...[...embedded].map((name) => sql`${sql.ref(name)} as ${sql.id(name)}`),
-        // A relation's field the order names, to make the next page's cursor from.
-        ...keys
-          .filter((key) => key.rowKey.includes('.') && key.prefix === undefined && !embedded.has(key.rowKey))
-          .map((key) => sql`${sql.ref(key.column)} as ${sql.id(key.rowKey)}`),
-      ],
-      keysOf: (row) => row,
-    });
-  }
-
-  /**
-   * The same page with each row as the JSON text `present` makes of it (sql-presenter.ts): no row is
-   * parsed or built into objects here. Only the order's values of the last row are read, for its cursor.
-   */
-  async listPresented(
-    db: Kysely<Database>,
-    selection: ListSelection,
-    present: RawBuilder<string>,
-  ): Promise<PresentedList> {
-    const { rows, ...rest } = await this.page<{ item: string; keys: string }>(db, selection, {
-      columns: (keys) => [
-        sql`${present} as item`,
-        sql`json_build_array(${sql.join(keys.map(cursorValue))})::text as keys`,
-      ],
-      keysOf: (row, keys) => {
-        const values = JSON.parse(row.keys) as unknown[];
-        return Object.fromEntries(
-          keys.map((key, index) => {
-            const value = values[index] ?? null;
-            return [key.rowKey, key.type === 'time' && typeof value === 'string' ? new Date(value) : value];
-          }),
-        ) as KindRow;
-      },
-    });
-    return { items: rows.map((row) => row.item), ...rest };
-  }
-
-  // A page of `selection` read as `read.columns`, with its total and, when it is full, the cursor of the
-  // next page made from the last row's order values (`read.keysOf`).
-  private async page<R>(
-    db: Kysely<Database>,
-    selection: ListSelection,
-    read: {
-      columns: (keys: readonly OrderKey[]) => RawBuilder<unknown>[];
-      keysOf: (row: R, keys: readonly OrderKey[]) => KindRow;
-    },
-  ): Promise<{ rows: R[]; total: number; estimated: boolean; next?: string }> {
-    const table = sql.table(this.table);
     const live = sql<SqlBool>`${sql.ref(`${this.table}.deleted_at`)} is null`;
     const from = sql`${table} ${relationJoins(this.kind, selection.joins ?? [], this.table, selection.joinScope)}`;
     const where = selection.where ? sql`${live} and ${selection.where}` : live;
@@ -191,9 +130,18 @@ export class KindDao {
     if (selection.limit === 0 || !Number.isSafeInteger(selection.offset)) return { rows: [], ...counted };
     const keys = orderKeys(this.table, selection.orderBy);
     const order = sql.join(keys.map((key) => sql`${keyExpression(key)} ${sql.raw(key.direction)}`));
+    const embedded = new Set((selection.embed ?? []).map(({ relation, field }) => `${relation}.${field}`));
+    const columns = [
+      sql`${table}.*`,
+      ...[...embedded].map((name) => sql`${sql.ref(name)} as ${sql.id(name)}`),
+      // A relation's field the order names, to make the next page's cursor from.
+      ...keys
+        .filter((key) => key.rowKey.includes('.') && key.prefix === undefined && !embedded.has(key.rowKey))
+        .map((key) => sql`${sql.ref(key.column)} as ${sql.id(key.rowKey)}`),
+    ];
     const page = selection.after ? sql`${where} and ${afterCursor(keys, selection.after)}` : where;
-    const { rows } = await sql<R>`
-      select ${sql.join(read.columns(keys))} from ${from} where ${page}
+    const { rows } = await sql<KindRow>`
+      select ${sql.join(columns)} from ${from} where ${page}
       order by ${order} limit ${selection.limit} offset ${selection.offset}`.execute(db);
     const last = rows.length === selection.limit ? rows.at(-1) : undefined;
     // An estimate is never below what the pages so far have shown, and past a full page there may be more:
@@ -204,7 +152,7 @@ export class KindDao {
       rows,
       ...counted,
       total: counted.estimated ? Math.max(counted.total, seen) : counted.total,
-      ...(last ? { next: cursorAfter(keys, read.keysOf(last, keys)) } : {}),
+      ...(last ? { next: cursorAfter(keys, last) } : {}),
     };
   }
 
@@ -337,14 +285,6 @@ export class KindDao {
   private kindDb(db: Kysely<Database>): KindDb {
     return db.withTables<KindTables>();
   }
-}
-
-// An order key's value of a row as JSON gives it back as a page of rows holds it: an instant as its ISO
-// text (made a Date again), an int64 as text (as pg reads it).
-function cursorValue(key: OrderKey): RawBuilder<unknown> {
-  const column = sql.ref(key.column);
-  if (key.type === 'time') return isoText(column);
-  return key.type === 'bigint' ? sql`${column}::text` : column;
 }
 
 // The rows PostgreSQL's planner expects `query` to return (from the table's statistics; no rows read).

@@ -11,7 +11,6 @@ import { countApplied, countPreference, nextLink, parseListQuery } from './list-
 import { kindListable } from './listable.ts';
 import { createPresenter, embedRelated } from './presenter.ts';
 import type { KindService } from './service.ts';
-import { createSqlPresenter } from './sql-presenter.ts';
 
 type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
@@ -42,7 +41,6 @@ export type WatchHandler = (
  */
 export function kindHandlers(kind: KindDefinition, service: KindService, watch?: WatchHandler): KindHandlers {
   const present = createPresenter(apiBase, kind);
-  const presentInSql = createSqlPresenter(apiBase, kind);
   const listable = kindListable(kind);
   const idOf = (request: FastifyRequest): string => (request.params as { id: string }).id;
 
@@ -53,7 +51,7 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
       const { page, size, where, orderBy, fields, embed, joins, after } = parseListQuery(query, listable);
       requireRelationAccess(kind, joins);
       const preference = countPreference(request.headers.prefer);
-      const selection = {
+      const { rows, total, estimated, next } = await service.list({
         where,
         orderBy,
         offset: (page - 1) * size,
@@ -62,26 +60,9 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
         embed,
         after,
         ...(preference ? { count: { mode: preference, limit: 0 } } : {}),
-      };
-      const paged = (estimated: boolean, next: string | undefined) => {
-        reply.header('Preference-Applied', countApplied(estimated));
-        if (next) reply.header('Link', nextLink(request.url, next));
-      };
-      // PostgreSQL writes the items' JSON where it writes the presenter's text exactly (no embedded
-      // fields of related resources); the list around them is written here.
-      if (presentInSql && embed.length === 0) {
-        const { items, total, estimated, next } = await service.listPresented(
-          selection,
-          presentInSql(fields),
-        );
-        paged(estimated, next);
-        const head = JSON.stringify({ kind: `${kind.name}List`, page, size: items.length, total });
-        return reply
-          .type('application/json; charset=utf-8')
-          .send(`${head.slice(0, -1)},"items":[${items.join(',')}]}`);
-      }
-      const { rows, total, estimated, next } = await service.list(selection);
-      paged(estimated, next);
+      });
+      reply.header('Preference-Applied', countApplied(estimated));
+      if (next) reply.header('Link', nextLink(request.url, next));
       const embedded = embedRelated(kind, embed);
       const items = rows.map((row) => {
         const resource = present(row);

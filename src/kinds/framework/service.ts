@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../db/database.ts';
 import { ApiError, notFound, validationFailed } from '../../errors/catalogue.ts';
 import type { ChangeEvent, EventType } from '../../events/event-store.ts';
 import type { Notify } from '../../events/notifier.ts';
-import { KindDao, type ListResult, type ListSelection, type PresentedList, type RowFilter } from './dao.ts';
+import { KindDao, type ListResult, type ListSelection, type RowFilter } from './dao.ts';
 import { entityTag, ifMatchHolds } from './etag.ts';
 import { type Fields, isWriteOnly } from './fields.ts';
 import { claimKey, fingerprint, type IdempotencyKey, rememberResponse, replay } from './idempotency.ts';
@@ -130,25 +130,15 @@ export class KindService<F extends Fields = Fields> {
    * `selection.count` says (by default exactly up to `exactCountLimit` rows, estimated beyond).
    */
   async list(selection: ListSelection): Promise<ListResult<F>> {
-    return (await this.dao.list(this.deps.db, this.scoped(selection))) as ListResult<F>;
-  }
-
-  /** The same page, each item the JSON text of its resource as `present` writes it in SQL. */
-  async listPresented(selection: ListSelection, present: RawBuilder<string>): Promise<PresentedList> {
-    return await this.dao.listPresented(this.deps.db, this.scoped(selection), present);
-  }
-
-  // A list's selection kept to what the caller may read, counted as the service counts.
-  private scoped(selection: ListSelection): ListSelection {
     const scope = this.readScope();
     const where =
       scope && selection.where ? sql<SqlBool>`${scope} and (${selection.where})` : (scope ?? selection.where);
-    return {
+    return (await this.dao.list(this.deps.db, {
       ...selection,
       count: selection.count ?? { mode: 'capped', limit: this.deps.exactCountLimit },
       where,
       joinScope: tenantCondition,
-    };
+    })) as ListResult<F>;
   }
 
   /**
