@@ -85,6 +85,7 @@ export function edgeValues(type: FieldType, required: boolean): unknown[] {
         '1970-01-01T00:00:00Z',
         '1969-12-31T23:59:59.999Z',
         '0001-01-01T00:00:00Z',
+        '0000-02-29T12:34:56.789Z', // the leap day of year 0, PostgreSQL's 1 BC
         '9999-12-31T23:59:59.999Z',
         '2024-02-29T23:59:59.999+14:00',
       ];
