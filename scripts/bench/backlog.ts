@@ -47,13 +47,15 @@ export interface QuietTurns {
 
 // Every measured turn, TRex's and the baseline's, starts once TRex's controllers have handled the events
 // earlier turns left: else they would handle them during the next turn, taking CPU from whichever
-// server is measured then (during the baseline's turns, a flattering ratio for TRex).
-export function quietTurns(database: BenchDatabase): QuietTurns {
+// server is measured then (during the baseline's turns, a flattering ratio for TRex). Unless they do not
+// work (`working` false): then nothing is waited for.
+export function quietTurns(database: BenchDatabase, working = true): QuietTurns {
   let handled = 0;
   let waitedMs = 0;
   let largest = 0;
   return {
     wait: async () => {
+      if (!working) return;
       const started = performance.now();
       const first = await waitingEvents(database);
       for (let waiting = first; waiting > 0; waiting = await waitingEvents(database)) {

@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc --trex-env KEY=VALUE]`: TRex under load next to a bare
+// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc --idle-controllers --trex-env K=V]`: TRex under load next to a bare
 // Fastify + pg server doing the same SQL on the same database, in one run; then the event pipeline next
 // to graphile-worker draining the same backlog; then reads without and with tenancy; figures as ratios
 // to those baselines (docs/performance.md).
@@ -25,8 +25,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     out: { type: 'string' },
-    // Only the workloads and sections whose name contains this: 'event latency', 'pipeline' and
-    // 'tenancy' are sections.
+    // Only the workloads and sections whose name contains this, or the one named exactly so: 'event
+    // latency', 'pipeline' and 'tenancy' are sections.
     only: { type: 'string' },
     // Each server writes a CPU profile (.cpuprofile, for Chrome DevTools or speedscope) when it stops:
     // TRex under DIR/trex, the baseline under DIR/bare.
@@ -34,14 +34,19 @@ const { values } = parseArgs({
     // Both servers run with V8's trace of each garbage collection: the table adds the kilobytes each
     // allocated per request and the share of its CPU time spent in collection pauses.
     gc: { type: 'boolean', default: false },
-    // KEY=VALUE added to TRex's environment, for experiments: TREX_ENABLE_EVENT_NOTIFY=false (with a
-    // long TREX_EVENT_RESYNC_INTERVAL) leaves the events to pile up, NODE_OPTIONS=... sets V8's flags.
+    // TRex's controllers left idle (no NOTIFY, a resync an hour apart), the events piling up: the request
+    // path alone. Turns then do not wait for the controllers, and the event latency is not measured.
+    'idle-controllers': { type: 'boolean', default: false },
+    // KEY=VALUE added to TRex's environment, for experiments: NODE_OPTIONS=... sets V8's flags.
     'trex-env': { type: 'string', multiple: true, default: [] },
   },
 });
 const seconds = Number(values.seconds);
+const idleControllers = values['idle-controllers'] === true;
 const only = values.only;
-const picked = (name: string): boolean => !only || name.includes(only);
+// A workload named exactly so is picked alone ('create' without the k6 mix, which names it too).
+const exact = only !== undefined && workloads.some(({ name }) => name === only);
+const picked = (name: string): boolean => !only || (exact ? name === only : name.includes(only));
 const logger = pino({ level: 'warn' });
 const scratch = mkdtempSync(join(tmpdir(), 'trex-bench-'));
 const database = await openBenchDatabase(logger);
@@ -89,6 +94,7 @@ async function measureHttp(): Promise<
       // As the baseline's pool: the two servers, the controllers and this process stay well within a
       // server's default 100 connections, even when other clients share it.
       TREX_DB_MAX_OPEN_CONNECTIONS: '20',
+      ...(idleControllers ? { TREX_ENABLE_EVENT_NOTIFY: 'false', TREX_EVENT_RESYNC_INTERVAL: '1h' } : {}),
       ...trexEnv(),
     },
     profiling('trex'),
@@ -109,15 +115,14 @@ async function measureHttp(): Promise<
   const bareTarget: Target = { url: `http://127.0.0.1:${barePort}`, prefix: '', headers: {} };
 
   // First, while no backlog of events from the write workloads is waiting ahead of these.
-  if (picked('event latency')) process.stderr.write('bench: event latency\n');
-  const eventLatency = picked('event latency')
-    ? await measureEventLatency(database, trexTarget, seconds)
-    : undefined;
+  const latency = picked('event latency') && !idleControllers;
+  if (latency) process.stderr.write('bench: event latency\n');
+  const eventLatency = latency ? await measureEventLatency(database, trexTarget, seconds) : undefined;
 
   const rows: Report['workloads'][number][] = [];
   let createBacklog: Report['createBacklog'];
   let heapMb = 0;
-  const quiet = quietTurns(database);
+  const quiet = quietTurns(database, !idleControllers);
   for (const workload of workloads.filter(({ name }) => picked(name))) {
     process.stderr.write(`bench: ${workload.name}\n`);
     const probe = workload.name === 'create' ? await backlogProbe(database) : undefined;
