@@ -54,9 +54,19 @@ export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?:
   });
   // A connection losing its server (restart, pg_terminate_backend) must not crash the process: the pool
   // reports idle ones, and a checked-out one also emits on itself, where nothing else listens.
-  pool.on('error', (error) => logger.warn({ err: error }, 'idle database connection failed'));
+  // A connection that fails while the pool closes (its server stopping right after, as the embedded one
+  // does) is no failure to report.
+  let closing = false;
+  pool.on('error', (error) => {
+    if (closing) return;
+    // pg-pool attaches the client, whose dump (statements, parameters of the connection) is no log's.
+    Reflect.deleteProperty(error, 'client');
+    logger.warn({ err: error }, 'idle database connection failed');
+  });
   pool.on('connect', (client) => {
-    client.on('error', (error) => logger.warn({ err: error }, 'database connection failed'));
+    client.on('error', (error) => {
+      if (!closing) logger.warn({ err: error }, 'database connection failed');
+    });
   });
   const dialect = new PostgresDialect({ pool });
   const db = new Kysely<Database>({
@@ -69,6 +79,9 @@ export function openDatabase(settings: PoolSettings, logger: Logger, querySpan?:
     url: settings.url,
     pool,
     db,
-    close: () => db.destroy(),
+    close: () => {
+      closing = true;
+      return db.destroy();
+    },
   };
 }

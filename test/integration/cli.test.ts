@@ -120,8 +120,13 @@ describe('trex serve with no database configured (development)', () => {
     trex.child.kill('SIGTERM');
     const exit = await exitWithin(trex, 10_000);
     expect(exit, trex.stderr()).toEqual({ code: 0, signal: null });
-    // The embedded server stops with the service rather than outliving it.
+    // The embedded server stops with the service rather than outliving it, and after the service's
+    // connections closed: shutting down reports nothing amiss.
     await waitFor(() => postmasterPid(dataDirectory) === undefined, 'PostgreSQL stopped', 10_000);
+    const logged = lines(trex.stdout() + trex.stderr());
+    const shutdown = logged.slice(logged.findIndex((line) => line.includes('shutting down')));
+    expect(shutdown.some((line) => line.includes('"msg":"stopped"'))).toBe(true);
+    expect(shutdown.filter((line) => /"level":(40|50|60)/.test(line))).toEqual([]);
 
     // A command that fails on the embedded database exits 1, and stops the server it started. The
     // library behind it once exited with its own code; these prove the commands keep theirs.
