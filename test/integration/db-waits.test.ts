@@ -104,6 +104,19 @@ describe('a request waiting on the database is answered in time', () => {
     expect((await service.api(`${collection}/${id}`)).status).toBe(200);
   });
 
+  it("a plain PATCH waiting for the row's turn (another writer holds it): 503 at --db-query-timeout, nothing written", async () => {
+    const { id } = await createDinosaur();
+    const { response, ms } = await holding(
+      'select pg_advisory_xact_lock($1::int4, $2::int4)',
+      advisoryLockKey('dinosaurs', id),
+      () => timed(service.api(`${collection}/${id}`, { method: 'PATCH', body: { species: 'Blocked' } })),
+    );
+    expectRetryLater(response, /--db-query-timeout/);
+    expect(ms).toBeGreaterThanOrEqual(1400);
+    expect(ms).toBeLessThan(4000);
+    expect((await service.api(`${collection}/${id}`)).body.species).toBe('Waiting');
+  });
+
   it('a request finding no free connection: 503 at --db-acquire-timeout', async () => {
     const { id } = await createDinosaur();
     const { response, ms } = await holding('lock table dinosaurs in access exclusive mode', [], async () => {
