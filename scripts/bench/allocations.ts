@@ -65,6 +65,7 @@ try {
   const nowhere = new Writable({ write: (_chunk, _encoding, done) => done() });
   const service = await startService(config, pino({ level: 'info' }, nowhere));
   try {
+    if (service.apiUrl === undefined) throw new Error('the service serves no API');
     const target = {
       url: service.apiUrl,
       prefix: '/api/rh-trex/v1',

@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc --idle-controllers --trex-env K=V]`: TRex under load next to a bare
+// `npm run bench [-- --seconds 10 --out FILE --only NAME --profile DIR --gc --idle-controllers --worker --trex-env K=V]`: TRex under load next to a bare
 // Fastify + pg server doing the same SQL on the same database, in one run; then the event pipeline next
 // to graphile-worker draining the same backlog; then reads without and with tenancy; figures as ratios
 // to those baselines (docs/performance.md).
@@ -37,6 +37,9 @@ const { values } = parseArgs({
     // TRex's controllers left idle (no NOTIFY, a resync an hour apart), the events piling up: the request
     // path alone. Turns then do not wait for the controllers, and the event latency is not measured.
     'idle-controllers': { type: 'boolean', default: false },
+    // TRex as a deployment that splits its roles runs: a process of the api role under load, and the
+    // events handled by a worker beside it. TRex's CPU per request counts both processes.
+    worker: { type: 'boolean', default: false },
     // KEY=VALUE added to TRex's environment, for experiments: NODE_OPTIONS=... sets V8's flags.
     'trex-env': { type: 'string', multiple: true, default: [] },
   },
@@ -86,20 +89,30 @@ async function measureHttp(): Promise<
   }
 > {
   const token = await benchCredentials(join(scratch, 'jwks.json'));
+  const trexSettings = {
+    TREX_ENABLE_JWT: 'true',
+    TREX_JWK_CERT_FILE: join(scratch, 'jwks.json'),
+    // As the baseline's pool: the two servers, the controllers and this process stay well within a
+    // server's default 100 connections, even when other clients share it.
+    TREX_DB_MAX_OPEN_CONNECTIONS: '20',
+    ...(idleControllers ? { TREX_ENABLE_EVENT_NOTIFY: 'false', TREX_EVENT_RESYNC_INTERVAL: '1h' } : {}),
+    ...trexEnv(),
+  };
   const trex = await startTrex(
     database.url,
-    {
-      TREX_ENABLE_JWT: 'true',
-      TREX_JWK_CERT_FILE: join(scratch, 'jwks.json'),
-      // As the baseline's pool: the two servers, the controllers and this process stay well within a
-      // server's default 100 connections, even when other clients share it.
-      TREX_DB_MAX_OPEN_CONNECTIONS: '20',
-      ...(idleControllers ? { TREX_ENABLE_EVENT_NOTIFY: 'false', TREX_EVENT_RESYNC_INTERVAL: '1h' } : {}),
-      ...trexEnv(),
-    },
+    { ...trexSettings, ...(values.worker ? { TREX_ROLE: 'api' } : {}) },
     profiling('trex'),
   );
   servers.push(trex.server);
+  const worker = values.worker
+    ? (await startTrex(database.url, { ...trexSettings, TREX_ROLE: 'worker' }, profiling('trex-worker')))
+        .server
+    : undefined;
+  if (worker) servers.push(worker);
+  // Whose CPU a TRex request costs: with a worker, both processes'.
+  const trexCost: Pick<ServerProcess, 'cpuSeconds' | 'gc'> = worker
+    ? { cpuSeconds: () => trex.server.cpuSeconds() + worker.cpuSeconds(), gc: () => trex.server.gc() }
+    : trex.server;
   const barePort = await freePort();
   const bare = await startServer(
     [...profiling('bare'), '--import', 'tsx', 'scripts/bench/bare-server.ts'],
@@ -135,7 +148,7 @@ async function measureHttp(): Promise<
     };
     const [measured, baseline] = await measureInTurns(
       [
-        { options: workload.load(trexTarget), server: trex.server, ...trexTurns },
+        { options: workload.load(trexTarget), server: trexCost, ...trexTurns },
         ...(workload.baseline
           ? [{ options: workload.load(bareTarget), server: bare, turnStarting: quiet.wait }]
           : []),
@@ -152,7 +165,8 @@ async function measureHttp(): Promise<
   const rawQueriesPerSecond = await rawQueryRate();
   const backlog = quiet.drained();
   const rssMb = trex.server.peakRssMb();
-  await Promise.all([trex.server.stop(), bare.stop()]);
+  if (worker) process.stderr.write(`bench: the worker's peak RSS ${worker.peakRssMb().toFixed(1)} MB\n`);
+  await Promise.all([trex.server.stop(), bare.stop(), worker?.stop()]);
   return { rows, rawQueriesPerSecond, eventLatency, createBacklog, backlog, rssMb, heapMb };
 }
 

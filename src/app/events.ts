@@ -31,23 +31,41 @@ export interface EventsSideDependencies {
 // Idempotency keys are kept at least this long (docs/events.md#idempotent-creates).
 const idempotencyKeyHours = 24;
 
-// The event-driven half of the process: every plugin's every-event handlers (the webhook fan-out) and
-// every Kind's controllers behind one manager, every plugin's background work, and the watch streams,
-// fed by one LISTEN connection.
-export function createEventsSide({
-  config,
-  database,
-  kinds,
-  metrics,
-  lease,
-  logger,
-}: EventsSideDependencies): EventsSide {
+// The event-driven half of the process: the watch streams, fed by one LISTEN connection, and unless the
+// process has the api role, the event handling it also wakes (every Kind's controllers and every
+// plugin's every-event handlers, such as the webhook fan-out, behind one manager, and every plugin's
+// background work).
+export function createEventsSide(deps: EventsSideDependencies): EventsSide {
+  const { config, database, metrics, logger } = deps;
+  // LISTEN needs a session of its own: through a transaction pooler, it goes to the server directly.
+  const listener = new Listener(config.listenUrl ?? database.url, 'events', logger);
+  const handling = config.role === 'api' ? undefined : eventHandling(deps, listener);
+  metrics.watchEventLag(() => oldestUnreconciledAge(database.db));
+  const watch = new WatchStreams(
+    database.db,
+    listener,
+    { heartbeatMs: config.events.watchHeartbeatMs, pollMs: 1000 },
+    metrics,
+    logger,
+  );
+  metrics.watchStreams(() => watch.size);
+  return {
+    // The manager starts and stops the listener it wakes on; without one, the watch streams need it.
+    start: () => (handling ? handling.start() : listener.start()),
+    stop: () => (handling ? handling.stop() : listener.stop()),
+    watch,
+  };
+}
+
+// The controllers and every plugin's background work behind one manager woken by `listener`.
+function eventHandling(
+  { config, database, kinds, metrics, lease, logger }: EventsSideDependencies,
+  listener: Listener,
+): { start(): void; stop(): Promise<void> } {
   const background = kinds.background();
   const registry = new ControllerRegistry();
   for (const work of background) if (work.onEvent) registry.onEvery(work.onEvent);
   for (const { source, controllers } of kinds.controllers()) registry.add(source, controllers);
-  // LISTEN needs a session of its own: through a transaction pooler, it goes to the server directly.
-  const listener = new Listener(config.listenUrl ?? database.url, 'events', logger);
   // The claims and records, on connections of their own, so they never wait behind requests: at most a
   // claim, a record and a renewal or look-ahead at once. The handlers (a Kind's controllers, the
   // fan-out) use the main pool.
@@ -67,15 +85,6 @@ export function createEventsSide({
       if (retentionMs > 0) await pruneEvents(database.db, retentionMs, resyncIntervalMs / 2);
     },
   });
-  metrics.watchEventLag(() => oldestUnreconciledAge(database.db));
-  const watch = new WatchStreams(
-    database.db,
-    listener,
-    { heartbeatMs: config.events.watchHeartbeatMs, pollMs: 1000 },
-    metrics,
-    logger,
-  );
-  metrics.watchStreams(() => watch.size);
   return {
     start: () => {
       manager.start();
@@ -86,6 +95,5 @@ export function createEventsSide({
       for (const work of background) await work.stop?.();
       await claimPool.close();
     },
-    watch,
   };
 }

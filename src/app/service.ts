@@ -24,7 +24,8 @@ import { buildKinds } from './kinds.ts';
 import { Metrics } from './metrics.ts';
 
 export interface RunningService {
-  readonly apiUrl: string;
+  // Undefined in the worker role, which serves no API.
+  readonly apiUrl: string | undefined;
   readonly healthUrl: string;
   readonly metricsUrl: string;
   // Stops accepting, lets in-flight requests finish, then closes the pool and any embedded database.
@@ -102,19 +103,22 @@ export async function startService(
   );
   const events = createEventsSide({ config, database, kinds, metrics, lease, logger });
 
-  if (!config.auth.enableJwt) {
+  const servesApi = config.role !== 'worker';
+  if (servesApi && !config.auth.enableJwt) {
     logger.warn(`JWT authentication is off (environment ${config.environment}): every API route is open`);
   }
-  const api = await buildApiServer({
-    settings: config.api,
-    logger,
-    metrics,
-    newId,
-    build,
-    tracer,
-    routes: servedRoutes(kinds.served(), events.watch),
-    access,
-  });
+  const api = servesApi
+    ? await buildApiServer({
+        settings: config.api,
+        logger,
+        metrics,
+        newId,
+        build,
+        tracer,
+        routes: servedRoutes(kinds.served(), events.watch),
+        access,
+      })
+    : undefined;
   const health = buildHealthServer({
     logger,
     databaseAnswers: () =>
@@ -127,11 +131,11 @@ export async function startService(
 
   const servers: FastifyInstance[] = [];
   try {
-    const apiUrl = await listen(api, config.api.address, servers);
+    const apiUrl = api && (await listen(api, config.api.address, servers));
     const healthUrl = await listen(health, config.health.address, servers);
     const metricsUrl = await listen(metricsServer, config.metrics.address, servers);
     events.start();
-    logger.info({ api: apiUrl, health: healthUrl, metrics: metricsUrl }, 'serving');
+    logger.info({ role: config.role, api: apiUrl, health: healthUrl, metrics: metricsUrl }, 'serving');
     return {
       apiUrl,
       healthUrl,

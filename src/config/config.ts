@@ -5,6 +5,9 @@ import { parseBoolean, parseDuration, parseHostPort, parseInteger } from './valu
 
 export const environments = ['development', 'unit_testing', 'integration_testing', 'production'] as const;
 export type Environment = (typeof environments)[number];
+// all: the API and the event side; api: the API and its watch streams; worker: the event side alone.
+export const roles = ['all', 'api', 'worker'] as const;
+export type Role = (typeof roles)[number];
 
 export type KeySource =
   | { readonly kind: 'file'; readonly path: string }
@@ -55,6 +58,8 @@ export interface Config {
   };
   readonly metrics: { readonly address: Address };
   readonly health: { readonly address: Address };
+  // What the process runs (docs/deployment.md#roles): the API, the event side, or both.
+  readonly role: Role;
   readonly events: {
     readonly notify: boolean;
     readonly resyncIntervalMs: number;
@@ -169,6 +174,7 @@ export function loadConfig(command: Command, flags: RawOptions, environ: Environ
     health: {
       address: parseHostPort(options.healthCheckServerBindaddress.flag, text('healthCheckServerBindaddress')),
     },
+    role: readRole(text('role')),
     events: {
       notify: bool('enableEventNotify', true),
       resyncIntervalMs: Math.max(100, duration('eventResyncInterval')),
@@ -238,6 +244,13 @@ function keySource(
     );
   }
   return { kind: 'none' };
+}
+
+function readRole(name: string): Role {
+  const known = roles.find((role) => role === name);
+  if (!known)
+    throw new ConfigError(`--${options.role.flag}: unknown role '${name}': use one of ${roles.join(', ')}`);
+  return known;
 }
 
 function readEnvironment(environ: Environ): Environment {

@@ -283,6 +283,13 @@ export const options = {
     help: "The token claim naming the caller's tenant (e.g. org_id): tenant-scoped Kinds show each tenant only its own rows",
   },
   // Events and controllers
+  role: {
+    flag: 'role',
+    type: 'string',
+    commands: serve,
+    default: 'all',
+    help: 'What this process runs: all (the API and the event side), api (the API and its watch streams; worker processes handle the events), or worker (the controllers, webhook deliveries and event upkeep, with the health and metrics servers but no API)',
+  },
   enableEventNotify: {
     flag: 'enable-event-notify',
     type: 'boolean',

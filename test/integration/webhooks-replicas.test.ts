@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningService } from '../../src/app/service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { expectEachDinosaurChangeDeliveredOnceInOrder } from '../support/delivery-checks.ts';
 import { type Receiver, startReceiver } from '../support/receiver.ts';
-import { callApi, startLoggedService } from '../support/service.ts';
+import { callApi, type ServingService, startLoggedService } from '../support/service.ts';
 
 const apiBase = '/api/rh-trex/v1';
 
@@ -12,7 +11,7 @@ const apiBase = '/api/rh-trex/v1';
 describe('webhook deliveries with three racing replicas', () => {
   let database: TestDatabase;
   let receiver: Receiver;
-  const replicas: RunningService[] = [];
+  const replicas: ServingService[] = [];
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -40,7 +39,7 @@ describe('webhook deliveries with three racing replicas', () => {
 
   it('deliver every event once, each resource in order', async () => {
     const api = (index: number, path: string, method = 'GET', body?: unknown) =>
-      callApi((replicas[index % 3] as RunningService).apiUrl, path, { method, body });
+      callApi((replicas[index % 3] as ServingService).apiUrl, path, { method, body });
     const webhook = await api(0, `${apiBase}/webhooks`, 'POST', {
       name: 'racing',
       url: `${receiver.url}/racing`,

@@ -6,7 +6,12 @@ import { createTestDatabase, type TestDatabase } from './database.ts';
 import { forFile } from './for-file.ts';
 import { createTestKeys, type TestKeys } from './tokens.ts';
 
-export interface TestService extends RunningService {
+// A service of the all or api role: it serves the API.
+export interface ServingService extends RunningService {
+  readonly apiUrl: string;
+}
+
+export interface TestService extends ServingService {
   readonly database: TestDatabase;
   readonly keys: TestKeys;
   // Every log line the service wrote, parsed.
@@ -79,6 +84,20 @@ export function serviceForFile(flags: RawOptions = {}, options: { logLevel?: str
 // The service in this process on ephemeral ports (integration_testing environment), every log line it
 // writes captured and parsed. `flags` must name the database.
 export async function startLoggedService(
+  flags: RawOptions,
+  logLevel = 'debug',
+): Promise<{ service: ServingService; logs: Record<string, unknown>[] }> {
+  const { service, logs } = await startLoggedProcess(flags, logLevel);
+  const { apiUrl } = service;
+  if (apiUrl === undefined) {
+    await service.stop();
+    throw new Error(`a process of the ${flags.role} role serves no API: use startLoggedProcess`);
+  }
+  return { service: { ...service, apiUrl }, logs };
+}
+
+// As startLoggedService, for a process of any role (a worker serves no API).
+export async function startLoggedProcess(
   flags: RawOptions,
   logLevel = 'debug',
 ): Promise<{ service: RunningService; logs: Record<string, unknown>[] }> {

@@ -103,6 +103,20 @@ describe('environment', () => {
   });
 });
 
+describe('role', () => {
+  it('runs everything by default, and takes api or worker from the flag or TREX_ROLE', () => {
+    expect(loadConfig('serve', complete, {}).role).toBe('all');
+    expect(loadConfig('serve', { ...complete, role: 'worker' }, {}).role).toBe('worker');
+    expect(loadConfig('serve', complete, { TREX_ROLE: 'api' }).role).toBe('api');
+  });
+
+  it('rejects an unknown role with a ConfigError naming it and the known ones', () => {
+    const error = configError(() => loadConfig('serve', { ...complete, role: 'controllers' }, {}));
+    expect(error.message).toContain("'controllers'");
+    expect(error.message).toContain('all, api, worker');
+  });
+});
+
 describe('timeouts that produce an answer', () => {
   it('start with the defaults: every database wait ends before the write timeout', () => {
     const { db, api } = loadConfig('serve', complete, {});
