@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningService } from '../../src/app/service.ts';
 import { apiBase } from '../../src/service-name.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { openSse } from '../support/sse.ts';
 import { callApi, type ServingService, startLoggedProcess, startLoggedService } from '../support/service.ts';
+import { openSse } from '../support/sse.ts';
 
 // A deployment may run its API and its event handling as processes of their own (--role api, --role
 // worker) on one database: the API's writes are then handled by the workers alone.
