@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/database.ts';
 import type { ControllerRegistry, EventRecord } from './controllers.ts';
-import { claimEvents, type EventOutcome, msUntilNextEventDue, recordEventOutcomes } from './event-queue.ts';
+import {
+  type ClaimedEvent,
+  claimEvents,
+  type EventOutcome,
+  msUntilNextEventDue,
+  recordEventOutcomes,
+} from './event-queue.ts';
 import { claimRelease, claimRenewal } from './lease-sql.ts';
 import { type Lease, LeaseWorkers, retryDelay } from './lease-workers.ts';
 import type { Listener } from './listener.ts';
@@ -39,7 +45,7 @@ export interface ControllerManagerDependencies {
 // listener, on a resync interval, when a retry falls due and when another replica's claim lapses, so a
 // lost notification delays an event by at most one interval and never loses it.
 export class ControllerManager {
-  private readonly workers: LeaseWorkers<EventRecord, EventOutcome>;
+  private readonly workers: LeaseWorkers<ClaimedEvent, EventOutcome>;
   private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: ControllerManagerDependencies) {
@@ -50,6 +56,7 @@ export class ControllerManager {
         renew: claimRenewal('events'),
         release: claimRelease('events'),
         msUntilNextDue: msUntilNextEventDue,
+        releasesOthers: (event) => event.followed,
       },
       (event) => this.handle(event),
       {

@@ -17,15 +17,22 @@ type EventColumns = {
   source_id: string;
   event_type: EventType;
   attempts: number;
+  followed: boolean;
 };
 
-function toRecord(row: EventColumns): EventRecord {
+/** A claimed event, and whether a later event of its resource was waiting for it when it was claimed. */
+export interface ClaimedEvent extends EventRecord {
+  readonly followed: boolean;
+}
+
+function toClaimed(row: EventColumns): ClaimedEvent {
   return {
     id: row.id,
     source: row.source,
     sourceId: row.source_id,
     eventType: row.event_type,
     attempts: row.attempts,
+    followed: row.followed,
   };
 }
 
@@ -35,8 +42,9 @@ function toRecord(row: EventColumns): EventRecord {
 // resource when it is the resource's earliest unfinished one: asked as "the first by seq" (an index
 // probe whatever the statistics say) rather than "no earlier one exists", which PostgreSQL planned as a
 // scan of every unfinished event per candidate while a burst was newer than its statistics (100 ms
-// against 0.5 ms for a claim of 16 among 20,000 waiting).
-export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<EventRecord[]> {
+// against 0.5 ms for a claim of 16 among 20,000 waiting). Each claimed event says whether a later one of
+// its resource waits behind it, which its outcome's record will make due.
+export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<ClaimedEvent[]> {
   const { rows } = await sql<EventColumns>`
     with due as (
       select e.id from events e
@@ -54,8 +62,12 @@ export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<
     update events e set claimed_by = ${lease.owner},
       claim_expires_at = ${leaseExpiry(lease)}
     from due, ${asyncCommit} where e.id = due.id
-    returning e.id, e.source, e.source_id, e.event_type, e.attempts`.execute(db);
-  return rows.map(toRecord);
+    returning e.id, e.source, e.source_id, e.event_type, e.attempts,
+      exists (
+        select 1 from events later
+        where later.source = e.source and later.source_id = e.source_id and later.seq > e.seq
+          and later.reconciled_date is null and later.failed_at is null) as followed`.execute(db);
+  return rows.map(toClaimed);
 }
 
 // What handling an event came to: done (error undefined), or a failure retried after `retryInMs` or

@@ -38,6 +38,12 @@ export interface LeaseQueue<Item, Outcome> {
    * undefined if none will.
    */
   msUntilNextDue(db: Db): Promise<number | undefined>;
+  /**
+   * Whether recording this item's outcome may make items due that were waiting for it (a later event of
+   * the same resource), so a claim must follow the record. Absent: always so. Either way a claim follows
+   * when another claim went out while the item was held, which may have passed over such items.
+   */
+  releasesOthers?(item: Item): boolean;
 }
 
 /** How LeaseWorkers works its queue. */
@@ -70,6 +76,9 @@ export type SetAside = () => boolean;
 
 // How long recording waits after a failure before it tries again; the claims are renewed meanwhile.
 const recordRetryMs = 1000;
+// Least time between two asks of when the next item falls due: a trickle of items, each handled before
+// the next arrives, would ask after every one.
+const dueCheckGapMs = 50;
 
 /**
  * Works a lease queue with bounded concurrency. One claim statement and one record statement are in
@@ -83,8 +92,11 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
   private readonly ready: Item[] = [];
   private readonly running = new Set<Promise<void>>();
   private setAsideCount = 0; // running items that no longer take a worker
-  private readonly held = new Set<string>();
-  private done: { readonly id: string; readonly outcome: Outcome }[] = [];
+  // Claims held here, each with the number of the claim that took it.
+  private readonly held = new Map<string, number>();
+  private claims = 0; // claims gone out so far
+  private done: { readonly id: string; readonly outcome: Outcome; readonly releasesOthers: boolean }[] = [];
+  private lastDueCheck = 0;
   private claiming: Promise<void> | undefined;
   private recording: Promise<void> | undefined;
   private recordPaused = false;
@@ -184,13 +196,14 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
     const limit = Math.min(batchSize, this.free() + concurrency);
     this.claimWanted = false;
     clearTimeout(this.dueTimer);
+    const claim = ++this.claims;
     this.claiming = this.queue
       .claim(db, lease, limit)
       .then(
         (items) => {
           for (const item of items) {
             if (this.held.has(item.id)) continue; // reclaimed after our own lease lapsed: already here
-            this.held.add(item.id);
+            this.held.set(item.id, claim);
             this.ready.push(item);
           }
           if (items.length === limit) this.claimWanted = true;
@@ -215,7 +228,7 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
     })
       .then(
         (outcome) => {
-          this.done.push({ id: item.id, outcome });
+          this.done.push({ id: item.id, outcome, releasesOthers: this.queue.releasesOthers?.(item) ?? true });
         },
         (error: unknown) => {
           // Unrecorded: the claim lapses and the item is worked again, here or elsewhere.
@@ -243,8 +256,13 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
       )
       .then(
         () => {
+          // Items waiting for these may be due now: those there were when these were claimed, and any a
+          // later claim passed over while these were held.
+          const mayBeDue = batch.some(
+            (entry) => entry.releasesOthers || (this.held.get(entry.id) ?? 0) < this.claims,
+          );
           for (const entry of batch) this.held.delete(entry.id);
-          this.claimWanted = true; // later items of the same resources may be due now
+          if (mayBeDue) this.claimWanted = true;
         },
         (error: unknown) => {
           this.done.unshift(...batch);
@@ -266,13 +284,23 @@ export class LeaseWorkers<Item extends { readonly id: string }, Outcome> {
     if (this.held.size === 0) return;
     const { db, lease } = this.settings;
     this.queue
-      .renew(db, lease, [...this.held])
+      .renew(db, lease, [...this.held.keys()])
       .catch((error: unknown) => this.warn(error, 'renewing claims failed'));
   }
 
-  // Nothing to do: wake when the next retry falls due or another process's claim lapses.
+  // Nothing to do: wake when the next retry falls due or another process's claim lapses. Asked at most
+  // every dueCheckGapMs; a claim meanwhile (which takes whatever is due) makes the ask needless.
   private wakeWhenDue(): void {
     clearTimeout(this.dueTimer);
+    const wait = this.lastDueCheck + dueCheckGapMs - Date.now();
+    if (wait > 0) {
+      this.dueTimer = setTimeout(() => {
+        if (this.idle() && !this.stopped) this.wakeWhenDue();
+      }, wait);
+      this.dueTimer.unref();
+      return;
+    }
+    this.lastDueCheck = Date.now();
     this.queue.msUntilNextDue(this.settings.db).then(
       (ms) => {
         if (ms === undefined || this.stopped || !this.idle()) return;

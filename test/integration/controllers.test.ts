@@ -10,7 +10,7 @@ import {
   type ControllerSettings,
 } from '../../src/events/controller-manager.ts';
 import { ControllerRegistry, type EventRecord } from '../../src/events/controllers.ts';
-import { oldestUnreconciledAge } from '../../src/events/event-queue.ts';
+import { claimEvents, oldestUnreconciledAge } from '../../src/events/event-queue.ts';
 import type { EventType } from '../../src/events/event-store.ts';
 import { Listener } from '../../src/events/listener.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -785,6 +785,35 @@ describe('the controller manager against PostgreSQL', () => {
       most = Math.max(most, active);
     }
     expect(most).toBeGreaterThan(1);
+  }, 30_000);
+
+  it("takes a resource's next event as soon as the one before it is recorded, with no resync or notification", async () => {
+    // An hour between resyncs: once idle, the manager claims only when woken, or after a record.
+    const { manager } = await startManager('chained', countingRegistry('Chained', 'chained', new Map()), {
+      resyncIntervalMs: 3_600_000,
+    });
+    await sleep(300); // its claims at start and on connecting have found nothing
+    const chain = [];
+    for (const type of ['Create', 'Update', 'Delete'] as const) {
+      for (const resource of ['chain-a', 'chain-b']) chain.push(await writeEvent('Chained', resource, type));
+    }
+    const lone = await writeEvent('Chained', 'lone');
+    // A claim says which events have a later one of their resource waiting: the first of each chain.
+    const claimed = await claimEvents(writer.db, { owner: 'probe', ms: 60_000 }, 10);
+    expect(new Map(claimed.map((event) => [event.sourceId, event.followed]))).toEqual(
+      new Map([
+        ['chain-a', true],
+        ['chain-b', true],
+        ['lone', false],
+      ]),
+    );
+    await database.query(
+      `update events set claimed_by = null, claim_expires_at = null where source = 'Chained'`,
+    );
+
+    // One wake, as one notification would: the later events can only come from the records.
+    manager.wake();
+    await waitReconciled([...chain, lone], 'every event of both chains');
   }, 30_000);
 
   it('stop() gives back the events it claimed and did not start, for another manager at once', async () => {

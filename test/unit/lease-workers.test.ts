@@ -25,6 +25,11 @@ class MemoryQueue implements LeaseQueue<Item, string> {
   readonly renewed: string[][] = [];
   readonly released: string[] = [];
   failRecords = 0; // the next records to fail
+  dueChecks = 0; // msUntilNextDue calls
+  lastDueCheckAt = 0;
+  lastRecordAt = 0;
+  // When set, whether an item's record may free others (as an event with a later one of its resource).
+  releasesOthers?: (item: Item) => boolean;
 
   constructor(public items: Item[]) {}
 
@@ -45,6 +50,7 @@ class MemoryQueue implements LeaseQueue<Item, string> {
       throw new Error('the database is away');
     }
     this.recordSizes.push(outcomes.length);
+    this.lastRecordAt = performance.now();
     for (const id of outcomes) {
       this.claimed.delete(id);
       this.finished.add(id);
@@ -61,6 +67,8 @@ class MemoryQueue implements LeaseQueue<Item, string> {
   }
 
   async msUntilNextDue(): Promise<number | undefined> {
+    this.dueChecks++;
+    this.lastDueCheckAt = performance.now();
     return undefined;
   }
 }
@@ -211,6 +219,66 @@ describe('lease workers', () => {
     await until(() => (queue.renewed.at(-1) ?? []).includes('item-000'), 'a renewal of a set-aside item');
     release();
     await until(() => queue.finished.size === 8, 'every item is recorded');
+    await workers.stop();
+  });
+
+  it('claims after a record only when the recorded items may have freed others', async () => {
+    const queue = new MemoryQueue(items(1));
+    queue.releasesOthers = () => false;
+    const { workers, release } = gatedWorkers(queue, 1);
+    await until(() => queue.claimed.size === 1, 'the claim');
+    release();
+    await until(() => queue.finished.size === 1, 'the record');
+    await sleep(20);
+    expect(queue.claimSizes.length).toBe(1);
+
+    // An item that had others waiting for it: a claim follows its record.
+    queue.items.push({ id: 'item-001' });
+    queue.releasesOthers = () => true;
+    workers.wake();
+    await until(() => queue.finished.size === 2, 'the second record');
+    await until(() => queue.claimSizes.length === 3, 'a claim after the record');
+    await workers.stop();
+  });
+
+  it('claims after a record when another claim went out while the item was held', async () => {
+    const queue = new MemoryQueue(items(1));
+    queue.releasesOthers = () => false;
+    const { workers, release } = gatedWorkers(queue, 2);
+    await until(() => queue.claimed.size === 1, 'the claim');
+    // A later claim, which may have passed over an item waiting for the one held.
+    workers.wake();
+    await until(() => queue.claimSizes.length === 2, 'the second claim');
+    release();
+    await until(() => queue.finished.size === 1, 'the record');
+    await until(() => queue.claimSizes.length === 3, 'a claim after the record');
+    await workers.stop();
+  });
+
+  it('asks when the next item falls due at most every 50 ms while items trickle in', async () => {
+    const queue = new MemoryQueue([]);
+    const workers = new LeaseWorkers(queue, async (item: Item) => item.id, {
+      db,
+      lease,
+      concurrency: 2,
+      batchSize: 32,
+      logger,
+      name: 'test',
+    });
+    workers.start();
+    const started = Date.now();
+    for (let index = 0; index < 40; index++) {
+      queue.items.push({ id: `trickle-${String(index).padStart(3, '0')}` });
+      workers.wake();
+      await sleep(5);
+    }
+    await until(() => queue.finished.size === 40, 'every item is recorded');
+    const elapsed = Date.now() - started;
+    // Idle after nearly every item, but asked at most once per 50 ms (and once at the start).
+    expect(queue.dueChecks).toBeLessThanOrEqual(Math.ceil(elapsed / 50) + 1);
+    // Once the trickle stops, the ask still comes, after the last record.
+    await sleep(80);
+    expect(queue.lastDueCheckAt).toBeGreaterThan(queue.lastRecordAt);
     await workers.stop();
   });
 });
