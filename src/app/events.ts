@@ -64,7 +64,7 @@ function eventHandling(
 ): { start(): void; stop(): Promise<void> } {
   const background = kinds.background();
   const registry = new ControllerRegistry();
-  for (const work of background) if (work.onEvent) registry.onEvery(work.onEvent);
+  for (const work of background) if (work.onEvent) registry.onEvery(work.onEvent, work.onEventWhen);
   for (const { source, controllers } of kinds.controllers()) registry.add(source, controllers);
   // The claims and records, on connections of their own, so they never wait behind requests: at most a
   // claim, a record and a renewal or look-ahead at once. The handlers (a Kind's controllers, the

@@ -51,7 +51,7 @@ export class ControllerManager {
   constructor(private readonly deps: ControllerManagerDependencies) {
     this.workers = new LeaseWorkers(
       {
-        claim: claimEvents,
+        claim: (db, lease, limit) => claimEvents(db, lease, limit, deps.registry.claimConditions()),
         record: (db, lease, outcomes) => this.record(db, lease, outcomes),
         renew: claimRenewal('events'),
         release: claimRelease('events'),
@@ -101,9 +101,9 @@ export class ControllerManager {
 
   // Runs an event's handlers with no transaction open; a failure becomes a retry or, past the attempt
   // limit, the event's end.
-  private async handle(event: EventRecord): Promise<EventOutcome> {
+  private async handle(event: ClaimedEvent): Promise<EventOutcome> {
     try {
-      await this.deps.registry.run(event);
+      await this.deps.registry.run(event, event.held);
       return { event };
     } catch (error) {
       const attempts = event.attempts + 1;

@@ -1,3 +1,4 @@
+import type { RawBuilder, SqlBool } from 'kysely';
 import type { EventType } from './event-store.ts';
 
 /** An event as handlers see it. */
@@ -32,10 +33,14 @@ export interface KindControllers {
   readonly onDelete?: EventHandler;
 }
 
+/** SQL over an event's row, aliased `e` (a row of `events`), evaluated by the claim that takes it. */
+export type EventCondition = RawBuilder<SqlBool>;
+
 /** Handlers by event source and type. Several Kinds (and later integrations such as webhooks) add to it. */
 export class ControllerRegistry {
   private readonly handlers = new Map<string, EventHandler[]>();
-  private readonly everyEvent: EventHandler[] = [];
+  private readonly everyEvent: { readonly handler: EventHandler; readonly condition?: number }[] = [];
+  private readonly conditions: EventCondition[] = [];
 
   /** Adds a Kind's controllers; `source` is the Kind's event source ("Dinosaurs"). */
   add(source: string, controllers: KindControllers): void {
@@ -55,18 +60,32 @@ export class ControllerRegistry {
 
   /**
    * A handler of every event of every source (an integration such as webhooks). These run first, so a
-   * failing Kind handler does not hold them back; like every handler, they must be idempotent.
+   * failing Kind handler does not hold them back; like every handler, they must be idempotent. With
+   * `when`, the handler is skipped for an event where the claim found it false.
    */
-  onEvery(handler: EventHandler): void {
-    this.everyEvent.push(handler);
+  onEvery(handler: EventHandler, when?: EventCondition): void {
+    if (when === undefined) {
+      this.everyEvent.push({ handler });
+      return;
+    }
+    this.everyEvent.push({ handler, condition: this.conditions.length });
+    this.conditions.push(when);
+  }
+
+  /** The conditions the claim evaluates for each event, in the order `run` expects their results. */
+  claimConditions(): readonly EventCondition[] {
+    return this.conditions;
   }
 
   /**
    * Runs an event's handlers one after another, every-event handlers first, so an event holds one
-   * connection at a time. The first failure rejects, and the handlers after it do not run.
+   * connection at a time; `held` gives the claim's result for each of claimConditions (absent: all
+   * held). The first failure rejects, and the handlers after it do not run.
    */
-  async run(event: EventRecord): Promise<void> {
-    const own = this.handlers.get(`${event.source}/${event.eventType}`) ?? [];
-    for (const handler of [...this.everyEvent, ...own]) await handler(event);
+  async run(event: EventRecord, held: readonly boolean[] = []): Promise<void> {
+    for (const { handler, condition } of this.everyEvent) {
+      if (condition === undefined || held[condition] !== false) await handler(event);
+    }
+    for (const handler of this.handlers.get(`${event.source}/${event.eventType}`) ?? []) await handler(event);
   }
 }

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import { asyncCommit } from '../db/async-commit.ts';
 import type { Db } from '../db/database.ts';
-import type { EventRecord } from './controllers.ts';
+import type { EventCondition, EventRecord } from './controllers.ts';
 import type { EventType } from './event-store.ts';
 import { leaseExpiry } from './lease-sql.ts';
 import type { Lease } from './lease-workers.ts';
@@ -18,11 +18,16 @@ type EventColumns = {
   event_type: EventType;
   attempts: number;
   followed: boolean;
+  held: boolean[] | null;
 };
 
-/** A claimed event, and whether a later event of its resource was waiting for it when it was claimed. */
+/**
+ * A claimed event; whether a later event of its resource was waiting for it when it was claimed; and
+ * what the claim found for each condition it was given.
+ */
 export interface ClaimedEvent extends EventRecord {
   readonly followed: boolean;
+  readonly held: readonly boolean[];
 }
 
 function toClaimed(row: EventColumns): ClaimedEvent {
@@ -33,6 +38,7 @@ function toClaimed(row: EventColumns): ClaimedEvent {
     eventType: row.event_type,
     attempts: row.attempts,
     followed: row.followed,
+    held: row.held ?? [],
   };
 }
 
@@ -43,8 +49,16 @@ function toClaimed(row: EventColumns): ClaimedEvent {
 // probe whatever the statistics say) rather than "no earlier one exists", which PostgreSQL planned as a
 // scan of every unfinished event per candidate while a burst was newer than its statistics (100 ms
 // against 0.5 ms for a claim of 16 among 20,000 waiting). Each claimed event says whether a later one of
-// its resource waits behind it, which its outcome's record will make due.
-export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<ClaimedEvent[]> {
+// its resource waits behind it, which its outcome's record will make due, and whether each of
+// `conditions` holds for it.
+export async function claimEvents(
+  db: Db,
+  lease: Lease,
+  limit: number,
+  conditions: readonly EventCondition[] = [],
+): Promise<ClaimedEvent[]> {
+  const held =
+    conditions.length === 0 ? sql`null` : sql`array[${sql.join(conditions.map((test) => sql`(${test})`))}]`;
   const { rows } = await sql<EventColumns>`
     with due as (
       select e.id from events e
@@ -66,7 +80,8 @@ export async function claimEvents(db: Db, lease: Lease, limit: number): Promise<
       exists (
         select 1 from events later
         where later.source = e.source and later.source_id = e.source_id and later.seq > e.seq
-          and later.reconciled_date is null and later.failed_at is null) as followed`.execute(db);
+          and later.reconciled_date is null and later.failed_at is null) as followed,
+      ${held} as held`.execute(db);
   return rows.map(toClaimed);
 }
 

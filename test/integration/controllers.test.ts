@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import KSUID from 'ksuid';
+import { type SqlBool, sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Metrics } from '../../src/app/metrics.ts';
@@ -326,6 +327,27 @@ describe('the controller manager against PostgreSQL', () => {
     await waitReconciled(ids);
     expect(seen.sort()).toEqual(['delete Delete g1', 'upsert Create g1', 'upsert Update g1']);
     expect((await eventRow(ids[3] as string)).attempts).toBe(1);
+  }, 30_000);
+
+  it('skips an every-event handler where the claim found its condition false, and no other handler', async () => {
+    const seen: string[] = [];
+    const registry = new ControllerRegistry();
+    registry.onEvery(async (event) => {
+      seen.push(`wanted ${event.sourceId}`);
+    }, sql<SqlBool>`e.source_id like 'yes%'`);
+    registry.onEvery(async (event) => {
+      seen.push(`every ${event.sourceId}`);
+    });
+    registry.add('Gadgets', {
+      onUpsert: async (event) => {
+        seen.push(`own ${event.sourceId}`);
+      },
+    });
+    await startManager('m', registry);
+    const ids = [await writeEvent('Gadgets', 'yes-1'), await writeEvent('Gadgets', 'no-1')];
+    for (const id of ids) await notify(id);
+    await waitReconciled(ids);
+    expect(seen.sort()).toEqual(['every no-1', 'every yes-1', 'own no-1', 'own yes-1', 'wanted yes-1']);
   }, 30_000);
 
   it('retries a handler that fails twice, then records the success: attempts 3, no last error', async () => {

@@ -5,7 +5,7 @@ import type { TSchema } from 'typebox';
 import type { Config } from '../../config/config.ts';
 import type { Db } from '../../db/database.ts';
 import type { NamedMigration } from '../../db/migrator.ts';
-import type { EventHandler, KindControllers } from '../../events/controllers.ts';
+import type { EventCondition, EventHandler, KindControllers } from '../../events/controllers.ts';
 import type { Lease } from '../../events/lease-workers.ts';
 import type { HttpClient } from '../../outbound/http-client.ts';
 import type { Fields } from './fields.ts';
@@ -66,6 +66,12 @@ export interface KindRoutes {
 export interface BackgroundWork {
   /** Runs for every event of every Kind, before the Kinds' own controllers; idempotent like them. */
   readonly onEvent?: EventHandler;
+  /**
+   * A test over the event's row (`e`, a row of `events`) that holds whenever `onEvent` has something to
+   * do for the event. The claim that takes the event evaluates it, and where it is false `onEvent` is not
+   * called: a cheap test the handler would otherwise make with a statement of its own.
+   */
+  readonly onEventWhen?: EventCondition;
   /** Called once the servers listen. */
   start?(): void;
   /** Called on shutdown, after the servers closed: wait for the work in flight, close what was opened. */

@@ -3,7 +3,7 @@ import { openDatabase } from '../../db/pool.ts';
 import type { BackgroundWork, PluginContext } from '../framework/plugin.ts';
 import { pruneDeliveries } from './delivery-queue.ts';
 import { DeliveryDispatcher, type DeliveryObserver } from './dispatcher.ts';
-import { fanOut } from './fanout.ts';
+import { anyWebhookFor, fanOut } from './fanout.ts';
 import { webhookSecretKeys } from './secret-keys.ts';
 
 // Webhook deliveries: every event is fanned out to deliveries (run for every event, before the Kinds'
@@ -63,6 +63,7 @@ export function webhookDeliveries(context: PluginContext): BackgroundWork {
     onEvent: async (event) => {
       if ((await fanOutEvent(event)) > 0) dispatcher.wake();
     },
+    onEventWhen: anyWebhookFor,
     start: () => {
       dispatcher.start();
       if (deliveryRetentionMs > 0) {

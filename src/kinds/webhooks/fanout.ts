@@ -93,6 +93,11 @@ export function fanOut({
   };
 }
 
+// Whether any webhook could take the claimed event `e`, its tenant aside: where none could, the fan-out
+// is not called for it, and an event costs it no statement (the claim answers).
+export const anyWebhookFor: RawBuilder<SqlBool> = sql<SqlBool>`exists (
+  select 1 from webhooks w where ${subscribedBefore(sql`e.seq`)})`;
+
 // The webhooks that an event at `seq` goes to, before their filters: live and enabled, and created
 // before the event. A webhook receives the events written after its own Create event, not older ones
 // fanned out late, nor its own creation.
