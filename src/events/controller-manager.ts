@@ -103,7 +103,7 @@ export class ControllerManager {
   // limit, the event's end.
   private async handle(event: ClaimedEvent): Promise<EventOutcome> {
     try {
-      await this.deps.registry.run(event, event.held);
+      await this.deps.registry.run(event, event.conditionsHeld);
       return { event };
     } catch (error) {
       const attempts = event.attempts + 1;

@@ -18,7 +18,7 @@ type EventColumns = {
   event_type: EventType;
   attempts: number;
   followed: boolean;
-  held: boolean[] | null;
+  conditions_held: boolean[] | null;
 };
 
 /**
@@ -27,7 +27,7 @@ type EventColumns = {
  */
 export interface ClaimedEvent extends EventRecord {
   readonly followed: boolean;
-  readonly held: readonly boolean[];
+  readonly conditionsHeld: readonly boolean[];
 }
 
 function toClaimed(row: EventColumns): ClaimedEvent {
@@ -38,7 +38,7 @@ function toClaimed(row: EventColumns): ClaimedEvent {
     eventType: row.event_type,
     attempts: row.attempts,
     followed: row.followed,
-    held: row.held ?? [],
+    conditionsHeld: row.conditions_held ?? [],
   };
 }
 
@@ -57,7 +57,7 @@ export async function claimEvents(
   limit: number,
   conditions: readonly EventCondition[] = [],
 ): Promise<ClaimedEvent[]> {
-  const held =
+  const conditionsHeld =
     conditions.length === 0 ? sql`null` : sql`array[${sql.join(conditions.map((test) => sql`(${test})`))}]`;
   const { rows } = await sql<EventColumns>`
     with due as (
@@ -81,7 +81,7 @@ export async function claimEvents(
         select 1 from events later
         where later.source = e.source and later.source_id = e.source_id and later.seq > e.seq
           and later.reconciled_date is null and later.failed_at is null) as followed,
-      ${held} as held`.execute(db);
+      ${conditionsHeld} as conditions_held`.execute(db);
   return rows.map(toClaimed);
 }
 

@@ -12,6 +12,7 @@ import { migrations } from '../../src/app/migrations.ts';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
 import { migrateToLatest } from '../../src/db/migrator.ts';
 import { openDatabase } from '../../src/db/pool.ts';
+import { apiBase } from '../../src/service-name.ts';
 import { exitWithin, waitFor } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import {
@@ -38,6 +39,7 @@ import {
   succeeded,
   unavailable,
 } from '../support/load.ts';
+import { startReceiver } from '../support/receiver.ts';
 import { lockWaiters } from '../support/row-lock.ts';
 import { startLoggedService, startTestService } from '../support/service.ts';
 
@@ -525,7 +527,12 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     const role = await roleOf(database);
     const cwd = temporaryDirectory('trex-faults-replicas-');
     // A short lease, so what A held is taken over within seconds of its death.
-    const flags = ['--event-resync-interval=500ms', '--event-lease=2s'];
+    const flags = [
+      '--event-resync-interval=500ms',
+      '--event-lease=2s',
+      '--webhook-allowed-hosts=127.0.0.1',
+      '--db-lock-timeout=0',
+    ];
     const [a, b, c] = await Promise.all([
       startServe(role.url, flags, cwd).then(started),
       startServe(database.url, flags, cwd).then(started),
@@ -534,7 +541,7 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     expect(
       (await database.query('select 1 from pg_stat_activity where usename = $1', [role.name])).length,
     ).toBeGreaterThan(0);
-    const gate = await handlerGate(database);
+    const gate = await handlerGate(database, b.apiUrl);
 
     // 300 creates, 8 at a time, through A. Every replica's handlers wait at the gate, so what A claims
     // stays unfinished. Once 100 creates have gone through A, it is frozen (SIGSTOP, so what it holds
@@ -627,7 +634,8 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
     // Once idle, no claim is left on any event, and no session holds an advisory lock.
     expect(await database.query('select id from events where claimed_by is not null')).toEqual([]);
     expect(await advisoryLocks(database.query, database.name)).toEqual([]);
-    // B and C kept serving throughout.
+    // B and C kept serving throughout; every event but the gate's webhook's is a dinosaur's Create.
+    const dinosaurs = state.total - 1;
     for (const replica of [b, c]) {
       const answer = await send(replica.apiUrl, {
         kind: 'list',
@@ -636,7 +644,7 @@ describe('a replica killed with SIGKILL while its controllers work', () => {
         timeoutMs: requestBoundMs,
       });
       expect(answer.status).toBe(200);
-      expect(answer.body.total).toBe(state.total);
+      expect(answer.body.total).toBe(dinosaurs);
       expect(replica.trex.hasExited()).toBe(false);
     }
   }, 60_000);
@@ -660,17 +668,28 @@ async function roleOf(database: TestDatabase): Promise<{ name: string; url: stri
   return { name, url: url.toString() };
 }
 
-// A gate inside every replica's handlers, closed at first: the test holds the webhooks table locked, so
-// the webhook fan-out's read of it (the first thing every event's handling does) waits, with the
-// event's claim held and renewed and the event unreconciled. Handlers otherwise finish within
+// A gate inside every replica's handlers, closed at first. With a webhook subscribed (created through
+// `apiUrl`, delivering to a receiver of the test's), every event's handling begins with the webhook
+// fan-out, whose first write marks the event fanned out; the test holds that table (webhook_fanouts)
+// locked, so the write waits (the replicas run with --db-lock-timeout=0: up to the query timeout), with
+// the event's claim held and renewed and the event unreconciled. The claims themselves read the events
+// and the webhooks, never that table. Handlers otherwise finish within
 // milliseconds, and the replica serving the requests is the slowest to claim, so it is seldom caught
 // mid-event; gated, every event a replica claims stays in its hands until the test opens the gate.
 // Opened after a kill, the killed replica's orphaned backends run on and find their client gone, and
 // its claims lapse with their lease, so each event it held is left wholly to the others.
-async function handlerGate(database: TestDatabase): Promise<{ open(): Promise<void> }> {
+async function handlerGate(database: TestDatabase, apiUrl: string): Promise<{ open(): Promise<void> }> {
+  const receiver = await startReceiver();
+  cleanups.push(() => receiver.close());
+  const webhook = await fetch(`${apiUrl}${apiBase}/webhooks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'gate', url: `${receiver.url}/gate`, secret: 'gate secret', enabled: true }),
+  });
+  expect(webhook.status, await webhook.text()).toBe(201);
   const holder = await connectClient(database.url, 'trex-test-gate');
   await holder.query('begin');
-  await holder.query('lock table webhooks in access exclusive mode');
+  await holder.query('lock table webhook_fanouts in access exclusive mode');
   let opened = false;
   const open = async (): Promise<void> => {
     if (opened) return;
