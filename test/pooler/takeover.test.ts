@@ -137,10 +137,21 @@ describe('a replica killed mid-batch through PgBouncer (transaction mode)', () =
       'every event is reconciled',
       30_000,
     );
-    const handled = new Set(
-      survivor.logs.filter((line) => line.msg === 'dinosaur upserted').map((line) => String(line.id)),
+    // Its log lines are written asynchronously, so they may reach the pipe after the records.
+    const unlogged = () => {
+      const handled = new Set(
+        survivor.logs.filter((line) => line.msg === 'dinosaur upserted').map((line) => String(line.id)),
+      );
+      return held.filter((event) => !handled.has(event.source_id));
+    };
+    await waitFor(
+      async () => unlogged().length === 0,
+      'the survivor logs each dinosaur it handled',
+      5_000,
+    ).catch(
+      () => undefined, // the expectation below names what is missing
     );
-    expect(held.filter((event) => !handled.has(event.source_id))).toEqual([]);
+    expect(unlogged()).toEqual([]);
     const failed = await database.query('select id from events where failed_at is not null');
     expect(failed).toEqual([]);
   }, 120_000);
