@@ -40,8 +40,8 @@ export interface ControllerManagerDependencies {
   readonly onResync?: () => Promise<void>;
 }
 
-// Runs every Kind's controllers on the events table, in every `trex serve` process. The table is the
-// truth; NOTIFY only wakes the manager early. It also claims at start-up, after every reconnect of the
+// Runs every Kind's controllers on the events table, in every `trex serve` process but those of the api
+// role. The table is the truth; NOTIFY only wakes the manager early. It also claims at start-up, after every reconnect of the
 // listener, on a resync interval, when a retry falls due and when another replica's claim lapses, so a
 // lost notification delays an event by at most one interval and never loses it.
 export class ControllerManager {

@@ -62,7 +62,7 @@ export interface KindRoutes {
   register(app: FastifyInstance): void;
 }
 
-/** Long-running work a plugin runs in every `trex serve` process. */
+/** Long-running work a plugin runs in every `trex serve` process that handles events (not the api role). */
 export interface BackgroundWork {
   /** Runs for every event of every Kind, before the Kinds' own controllers; idempotent like them. */
   readonly onEvent?: EventHandler;

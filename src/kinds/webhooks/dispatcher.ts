@@ -38,14 +38,14 @@ const setAsideLimit = 100;
 // The failing lane wakes on new deliveries at most this often: its receivers are in no hurry.
 const failingWakeMs = 1000;
 
-// Sends due deliveries in every `trex serve` process, claiming them in batches under leases as the
-// controller manager claims events, so replicas never send one twice in the normal case. Two lanes, each
-// with workers of its own (breaker.ts): the healthy lane sends to webhooks whose last attempt succeeded,
-// the failing lane to the others, so a failing receiver never takes a worker a healthy one needs. A send
-// still waiting after slowSendMs steps aside, freeing its worker; one webhook holds at most half of the
-// healthy lane's sends (claimed, running or aside) and one of the failing lane's. So a receiver that
-// starts to hang costs the healthy lane a quarter of a second per held send, once: its failures then
-// move it to the failing lane.
+// Sends due deliveries in every `trex serve` process but those of the api role, claiming them in batches
+// under leases as the controller manager claims events, so replicas never send one twice in the normal
+// case. Two lanes, each with workers of its own (breaker.ts): the healthy lane sends to webhooks whose
+// last attempt succeeded, the failing lane to the others, so a failing receiver never takes a worker a
+// healthy one needs. A send still waiting after slowSendMs steps aside, freeing its worker; one webhook
+// holds at most half of the healthy lane's sends (claimed, running or aside) and one of the failing
+// lane's. So a receiver that starts to hang costs the healthy lane a quarter of a second per held send,
+// once: its failures then move it to the failing lane.
 export class DeliveryDispatcher {
   private readonly healthy: DeliveryLane;
   private readonly failing: DeliveryLane;
