@@ -41,12 +41,34 @@ export function parseTimestamptz(text: string): Date | number | null {
     digits(text, at + 1, 2) * 3600 +
     (offsetEnd >= 6 ? digits(text, at + 4, 2) * 60 : 0) +
     (offsetEnd === 9 ? digits(text, at + 7, 2) : 0);
-  // setUTCFullYear, as Date.UTC takes years 0 to 99 for 1900 to 1999; n BC is the year 1 - n.
-  const wallClock = new Date(0);
-  wallClock.setUTCFullYear(bc ? 1 - year : year, digits(text, 5, 2) - 1, digits(text, 8, 2));
-  wallClock.setUTCHours(digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2), millisecond);
-  const time = wallClock.getTime() - (sign === 43 ? 1 : -1) * offsetSeconds * 1000;
+  const month = digits(text, 5, 2) - 1;
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  // Date.UTC allocates nothing, but takes the years 0 to 99 for 1900 to 1999: those, and the years BC
+  // (n BC is the year 1 - n), go through setUTCFullYear.
+  const wallClockTime =
+    !bc && year >= 100
+      ? Date.UTC(year, month, day, hour, minute, second, millisecond)
+      : earlyWallClockTime(bc ? 1 - year : year, month, day, hour, minute, second, millisecond);
+  const time = wallClockTime - (sign === 43 ? 1 : -1) * offsetSeconds * 1000;
   return Number.isNaN(time) ? fallback(text) : new Date(time);
+}
+
+function earlyWallClockTime(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  millisecond: number,
+): number {
+  const wallClock = new Date(0);
+  wallClock.setUTCFullYear(year, month, day);
+  wallClock.setUTCHours(hour, minute, second, millisecond);
+  return wallClock.getTime();
 }
 
 function isDigit(code: number): boolean {

@@ -63,12 +63,14 @@ export function kindHandlers(kind: KindDefinition, service: KindService, watch?:
       });
       reply.header('Preference-Applied', countApplied(estimated));
       if (next) reply.header('Link', nextLink(request.url, next));
-      const embedded = embedRelated(kind, embed);
-      const items = rows.map((row) => {
-        const resource = present(row);
-        embedded(resource, row);
-        return resource;
-      });
+      const embedded = embed.length > 0 ? embedRelated(kind, embed) : undefined;
+      const items = embedded
+        ? rows.map((row) => {
+            const resource = present(row);
+            embedded(resource, row);
+            return resource;
+          })
+        : rows.map(present);
       const list = { kind: `${kind.name}List`, page, size: rows.length, total, items };
       if (!fields) return list;
       // Projected items lack properties the response schema requires: serialise them as they are.

@@ -19,18 +19,18 @@ export function kindHref(basePath: string, kind: KindDefinition, id?: string): s
  */
 export function createPresenter<F extends Fields>(basePath: string, kind: KindDefinition<F>): Presenter<F> {
   const fields = visibleFields(kind.fields);
-  const relations = relationsOf(kind);
+  // Each item's href is its collection's and its id: the collections' paths are worked out once.
+  const itemsPath = `${kindHref(basePath, kind)}/`;
+  const relations = relationsOf(kind).map((relation) => ({
+    ...relation,
+    itemsPath: `${kindHref(basePath, relation.target)}/`,
+  }));
   return (row) => {
-    const resource: Record<string, unknown> = {
-      id: row.id,
-      kind: kind.name,
-      href: kindHref(basePath, kind, row.id),
-    };
+    const resource: Record<string, unknown> = { id: row.id, kind: kind.name, href: itemsPath + row.id };
     for (const [name, field] of fields) resource[name] = presentValue(field.type, row[name]);
-    for (const { name, field, target } of relations) {
+    for (const { name, field, target, itemsPath: targetPath } of relations) {
       const id = row[field];
-      resource[name] =
-        typeof id === 'string' ? { id, kind: target.name, href: kindHref(basePath, target, id) } : null;
+      resource[name] = typeof id === 'string' ? { id, kind: target.name, href: targetPath + id } : null;
     }
     resource.created_at = row.created_at.toISOString();
     resource.updated_at = row.updated_at.toISOString();
