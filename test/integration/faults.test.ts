@@ -673,9 +673,9 @@ async function roleOf(database: TestDatabase): Promise<{ name: string; url: stri
 // fan-out, whose first write marks the event fanned out; the test holds that table (webhook_fanouts)
 // locked, so the write waits (the replicas run with --db-lock-timeout=0: up to the query timeout), with
 // the event's claim held and renewed and the event unreconciled. The claims themselves read the events
-// and the webhooks, never that table. Handlers otherwise finish within
-// milliseconds, and the replica serving the requests is the slowest to claim, so it is seldom caught
-// mid-event; gated, every event a replica claims stays in its hands until the test opens the gate.
+// and the webhooks, never that table. Handlers otherwise finish within milliseconds, and the replica
+// serving the requests is the slowest to claim, so it is seldom caught mid-event; gated, every event a
+// replica claims stays in its hands until the test opens the gate.
 // Opened after a kill, the killed replica's orphaned backends run on and find their client gone, and
 // its claims lapse with their lease, so each event it held is left wholly to the others.
 async function handlerGate(database: TestDatabase, apiUrl: string): Promise<{ open(): Promise<void> }> {
